@@ -1,0 +1,42 @@
+# Two commands: `make run` starts the whole product locally, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+.PHONY: run test test-fast bench chromium clean
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Komet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/python -m workers.devstack
+
+test: $(VENV)/.installed chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Without the browser tests, for a quick loop while editing.
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM)."; \
+	    echo "Install it with: sudo apt-get install chromium   (Debian/Ubuntu)"; \
+	    echo "or point CHROMIUM=/path/to/chromium at one you have."; \
+	    exit 1; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,31 @@
+"""htmx conventions: fragments for htmx requests, full pages otherwise."""
+from flask import make_response, redirect as flask_redirect, render_template, request
+
+
+def init_app(app):
+    app.after_request(_vary)
+
+
+def _vary(response):
+    # Caches must not serve a fragment for a full page or the other way round.
+    response.vary.add("HX-Request")
+    return response
+
+
+def is_htmx():
+    """A real htmx swap (a boosted link or form wants the full page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render(page, partial, status=200, **context):
+    """`partial` alone for an htmx request, the whole `page` (which includes it) otherwise."""
+    return render_template(partial if is_htmx() else page, **context), status
+
+
+def redirect(location):
+    """A full navigation: HX-Redirect for htmx, 303 See Other for everything else."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = location
+        return response
+    return flask_redirect(location, code=303)

@@ -1,0 +1,57 @@
+"""Template helpers and error pages."""
+from flask import render_template, request
+from flask_login import current_user
+
+from komet import htmx, timezones
+from komet.permissions import Permission, can
+from komet.tenancy import current_workspace
+
+ERROR_TITLES = {
+    403: "You don't have permission to do that",
+    404: "Page not found",
+    405: "That action isn't allowed here",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+
+
+def init_app(app):
+    app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.globals.update(Permission=Permission)
+    app.context_processor(_context)
+    for code in ERROR_TITLES:
+        app.register_error_handler(code, _error_page)
+    from flask_wtf.csrf import CSRFError
+
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def _context():
+    workspace = current_workspace() if current_user.is_authenticated else None
+    return {
+        "workspace": workspace,
+        "company": workspace.company if workspace else None,
+        "allowed": lambda permission: workspace is not None and can(workspace.role, permission),
+    }
+
+
+def _localtime(moment, tz_name=None, with_zone=True):
+    """A UTC moment in the current company's zone, e.g. "Nov 23, 2026 9:05 AM EST"."""
+    if tz_name is None:
+        workspace = current_workspace() if current_user.is_authenticated else None
+        tz_name = workspace.company.timezone if workspace else None
+    return timezones.format_local(moment, tz_name, with_zone)
+
+
+def _error_page(error):
+    code = getattr(error, "code", 500) or 500
+    detail = getattr(error, "description", None) if code == 403 else None
+    template = "errors/_error.html" if htmx.is_htmx() else "errors/error.html"
+    return render_template(template, code=code, title=ERROR_TITLES.get(code, "Error"), detail=detail,
+                           path=request.path), code
+
+
+def _csrf_error(error):
+    template = "errors/_error.html" if htmx.is_htmx() else "errors/error.html"
+    return render_template(template, code=400, title="This form has expired",
+                           detail="Reload the page and try again.", path=request.path), 400

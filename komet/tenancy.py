@@ -1,0 +1,109 @@
+"""Which company a request acts for, and the one scoped loader.
+
+A logged-in person works in one *workspace* at a time: staff of a seller company (with a
+role), or a buyer for one customer of a seller company. The choice lives in the session;
+it is re-checked against the database on every request, so a removed link takes effect
+at once.
+"""
+from dataclasses import dataclass
+
+from flask import abort, g, session
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from komet.extensions import db
+from komet.models import Company, Customer, CustomerUser, Membership, Role
+
+SESSION_KEY = "workspace"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    key: str  # "staff-<membership id>" or "buyer-<customer_user id>"
+    company: Company
+    role: Role | None = None  # staff only
+    customer: Customer | None = None  # buyers only
+
+    @property
+    def is_staff(self):
+        return self.role is not None
+
+    @property
+    def label(self):
+        if self.is_staff:
+            return f"{self.company.name} — {self.role.label}"
+        return f"{self.company.name} — {self.customer.name}"
+
+
+def workspaces_for(user):
+    """Every workspace open to `user`, staff ones first, each list by company name."""
+    memberships = db.session.scalars(
+        select(Membership).options(joinedload(Membership.company)).where(Membership.user_id == user.id)
+    ).all()
+    links = db.session.scalars(
+        select(CustomerUser)
+        .options(joinedload(CustomerUser.company), joinedload(CustomerUser.customer))
+        .where(CustomerUser.user_id == user.id, CustomerUser.is_active.is_(True))
+    ).all()
+    staff = [Workspace(f"staff-{m.id}", m.company, role=m.role) for m in memberships]
+    buyer = [Workspace(f"buyer-{c.id}", c.company, customer=c.customer) for c in links]
+    by_name = lambda w: (w.company.name.lower(), w.label.lower())  # noqa: E731
+    return sorted(staff, key=by_name) + sorted(buyer, key=by_name)
+
+
+def _load_workspace(user, key):
+    kind, _, raw_id = (key or "").partition("-")
+    if not raw_id.isdigit():
+        return None
+    if kind == "staff":
+        m = db.session.scalar(
+            select(Membership).options(joinedload(Membership.company))
+            .where(Membership.id == int(raw_id), Membership.user_id == user.id)
+        )
+        return m and Workspace(key, m.company, role=m.role)
+    if kind == "buyer":
+        c = db.session.scalar(
+            select(CustomerUser)
+            .options(joinedload(CustomerUser.company), joinedload(CustomerUser.customer))
+            .where(CustomerUser.id == int(raw_id), CustomerUser.user_id == user.id,
+                   CustomerUser.is_active.is_(True))
+        )
+        return c and Workspace(key, c.company, customer=c.customer)
+    return None
+
+
+def current_workspace():
+    """The workspace this request acts in, or None (not logged in, or none chosen yet)."""
+    if "workspace" not in g:
+        key = session.get(SESSION_KEY)
+        g.workspace = _load_workspace(current_user, key) if key and current_user.is_authenticated else None
+    return g.workspace
+
+
+def choose_workspace(workspace):
+    session[SESSION_KEY] = workspace.key
+    g.workspace = workspace
+
+
+def current_company():
+    workspace = current_workspace()
+    return workspace.company if workspace else None
+
+
+def get_or_404(model, ident):
+    """A row of `model` by id, only if it belongs to the current company; 404 otherwise."""
+    company = current_company()
+    row = None
+    if company is not None:
+        row = db.session.scalar(
+            select(model).where(model.id == ident, model.company_id == company.id)
+        )
+    if row is None:
+        abort(404)
+    return row
+
+
+def scoped(model):
+    """A select of `model` limited to the current company (the start of every tenant query)."""
+    return select(model).where(model.company_id == current_company().id)

@@ -1,0 +1,45 @@
+"""Signed, purpose-bound, expiring tokens for links sent by email.
+
+A token carries the user's id and a `state` string chosen by the caller (for a password
+reset, a fingerprint of the current password hash). The caller checks the state against
+the row when the token comes back, so a token stops working once it has been used or the
+state it was issued for has changed.
+"""
+import hashlib
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+PASSWORD_RESET = "password-reset"
+
+
+class InvalidToken(Exception):
+    """The link is malformed, expired, used, or for something else."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _serializer(purpose):
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"komet.{purpose}")
+
+
+def fingerprint(value):
+    """A short digest of `value`, to bind a token to a state without revealing it."""
+    return hashlib.sha256((value or "").encode()).hexdigest()[:20]
+
+
+def make_token(purpose, user_id, state):
+    return _serializer(purpose).dumps({"u": user_id, "s": state})
+
+
+def read_token(purpose, token, max_age):
+    """(user_id, state) from a token made for `purpose`; raises InvalidToken."""
+    try:
+        data = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise InvalidToken("expired") from None
+    except BadSignature:
+        raise InvalidToken("invalid") from None
+    return data["u"], data["s"]

@@ -1,0 +1,3 @@
+from komet import create_app
+
+app = create_app()
