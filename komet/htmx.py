@@ -17,9 +17,9 @@ def is_htmx():
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
 
-def render(page, partial, status=200, **context):
-    """`partial` alone for an htmx request, the whole `page` (which includes it) otherwise."""
-    return render_template(partial if is_htmx() else page, **context), status
+def render(page_template, partial_template, /, status=200, **context):
+    """The partial alone for an htmx request, the whole page (which includes it) otherwise."""
+    return render_template(partial_template if is_htmx() else page_template, **context), status
 
 
 def redirect(location):

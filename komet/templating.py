@@ -1,5 +1,5 @@
 """Template helpers and error pages."""
-from flask import render_template, request
+from flask import has_request_context, render_template, request
 from flask_login import current_user
 
 from komet import htmx, timezones
@@ -26,8 +26,15 @@ def init_app(app):
     app.register_error_handler(CSRFError, _csrf_error)
 
 
+def _workspace():
+    # Workers render emails with no request (and so no logged-in user).
+    if has_request_context() and current_user.is_authenticated:
+        return current_workspace()
+    return None
+
+
 def _context():
-    workspace = current_workspace() if current_user.is_authenticated else None
+    workspace = _workspace()
     return {
         "workspace": workspace,
         "company": workspace.company if workspace else None,
@@ -38,7 +45,7 @@ def _context():
 def _localtime(moment, tz_name=None, with_zone=True):
     """A UTC moment in the current company's zone, e.g. "Nov 23, 2026 9:05 AM EST"."""
     if tz_name is None:
-        workspace = current_workspace() if current_user.is_authenticated else None
+        workspace = _workspace()
         tz_name = workspace.company.timezone if workspace else None
     return timezones.format_local(moment, tz_name, with_zone)
 

@@ -17,6 +17,7 @@ os.environ["TEST_BROKER_URL"] = "stub://"
 from workers.broker import setup_broker  # noqa: E402
 
 setup_broker("stub://")
+import workers.emails  # noqa: E402,F401  (declares the emails queue on the stub broker)
 
 import dramatiq  # noqa: E402
 import flask_migrate  # noqa: E402
@@ -105,6 +106,20 @@ def _clean_state(request, smtp_sink):
     smtp_sink.clear()
 
 
+@pytest.fixture(scope="session")
+def stack(app, smtp_sink):
+    """web (gunicorn) and worker (dramatiq) as real processes, on the test database."""
+    from tests.stack import Stack
+
+    running = Stack(app.config["SQLALCHEMY_DATABASE_URI"], smtp_sink.port, smtp_sink.path, TMP)
+    try:
+        running.start_web()
+        running.start_worker()
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -123,7 +138,7 @@ def worker(app):
     running.start()
 
     def drain():
-        broker.join("emails")
+        broker.join("emails", timeout=20_000)  # a failing actor retries: fail, don't hang
         running.join()
 
     yield drain

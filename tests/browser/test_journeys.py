@@ -1,0 +1,86 @@
+"""Journeys a person clicks through, in Chromium, against the real processes."""
+import re
+
+from playwright.sync_api import expect
+
+from komet.demo import DEMO_PASSWORD
+from tests.browser.conftest import axe_violations, shot
+from tests.mailsink import text_of
+
+
+def log_in(page, email, password=DEMO_PASSWORD):
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_htmx_loads_from_the_pinned_cdn_file_with_integrity(page, demo):
+    page.goto("/login")
+    assert page.evaluate("typeof htmx") == "object"
+    assert page.evaluate("htmx.version") == "2.0.11"
+
+
+def test_buyer_of_two_sellers_chooses_a_company_and_changes_it(page, demo):
+    page.goto("/login")
+    shot(page, "01-login")
+    log_in(page, "multi@greenmarket.example")
+    expect(page.get_by_role("heading", name="Choose a company")).to_be_visible()
+    shot(page, "02-choose-company")
+    page.get_by_role("button", name=re.compile("Harvest Produce Co.*Green Market Deli")).click()
+    expect(page.get_by_role("heading", name="Welcome to Harvest Produce Co.")).to_be_visible()
+    expect(page.get_by_text("Honeycrisp apples")).to_be_visible()
+    expect(page.get_by_text("Red roses, 50 cm")).to_have_count(0)
+    shot(page, "03-shop")
+    page.get_by_role("link", name="Change Company").click()
+    page.get_by_role("button", name=re.compile("Bloom Wholesale Flowers.*Green Market")).click()
+    expect(page.get_by_role("heading", name="Welcome to Bloom Wholesale Flowers")).to_be_visible()
+    expect(page.get_by_text("Red roses, 50 cm")).to_be_visible()
+
+
+def test_admin_finds_promotions_and_messages_under_setup_settings(page, demo):
+    log_in(page, "admin@bloom.example")
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    shot(page, "04-setup-settings")
+    page.get_by_role("link", name="Promotions and Messages").click()
+    expect(page.get_by_role("heading", name="Promotions and Messages")).to_be_visible()
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("cell", name="buyer@rosecafe.example")).to_be_visible()
+    shot(page, "05-setup-users")
+
+
+def test_sales_manager_is_told_clearly_when_a_page_is_not_for_their_role(page, demo):
+    log_in(page, "sales@bloom.example")
+    response = page.goto("/setup/settings/promotions-and-messages")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="You don't have permission to do that")).to_be_visible()
+
+
+def test_forgot_password_journey_through_the_dev_mailbox(page, demo, smtp_sink):
+    page.goto("/login")
+    page.get_by_role("link", name="Forgot password?").click()
+    page.get_by_label("Email").fill("buyer@rosecafe.example")
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    smtp_sink.wait_for(1, address="buyer@rosecafe.example")
+    page.goto("/dev/mail/")
+    shot(page, "06-dev-mailbox")
+    page.get_by_role("link", name="Reset your Komet password").click()
+    page.get_by_role("link", name=re.compile("reset-password")).click()
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_label("New password", exact=True).fill("tulips in the spring")
+    page.get_by_label("Repeat the new password").fill("tulips in the spring")
+    page.get_by_role("button", name="Save new password").click()
+    expect(page.get_by_text("Your password is changed. Log in with the new one.")).to_be_visible()
+    log_in(page, "buyer@rosecafe.example", "tulips in the spring")
+    expect(page.get_by_role("heading", name="Welcome to Bloom Wholesale Flowers")).to_be_visible()
+    changed = smtp_sink.wait_for(2, address="buyer@rosecafe.example")
+    assert "was just changed" in text_of(changed[-1])
+
+
+def test_invalid_login_shows_the_error_next_to_the_field(page, demo):
+    log_in(page, "admin@bloom.example", "not the password")
+    error = page.locator("#password-error")
+    expect(error).to_have_text("Email or password is incorrect.")
+    expect(page.get_by_label("Password", exact=True)).to_have_attribute("aria-describedby", "password-error")
+    assert axe_violations(page) == []
