@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: run test test-fast bench chromium clean
+.PHONY: run test test-fast screenshots chromium clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Komet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -24,6 +24,10 @@ test: $(VENV)/.installed chromium
 # Without the browser tests, for a quick loop while editing.
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+# Re-take the README's screenshots (the browser tests save them to docs/screenshots).
+screenshots: $(VENV)/.installed chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 chromium:
 	@if [ ! -x "$(CHROMIUM)" ]; then \

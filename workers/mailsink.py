@@ -49,6 +49,7 @@ def main():
     parser.add_argument("--maildir", default="instance/devmail")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     controller = start(args.host, args.port, args.maildir)
     log.info("SMTP sink on %s:%s storing in %s", args.host, args.port, args.maildir)
     done = threading.Event()

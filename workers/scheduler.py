@@ -38,7 +38,7 @@ def _in_app_context(app, job):
 def build_scheduler(app):
     scheduler = BlockingScheduler(timezone="UTC")
     for job, seconds in JOBS:
-        scheduler.add_job(_in_app_context(app, job), "interval", seconds=seconds, id=job.__name__,
+        scheduler.add_job(_in_app_context(app, job), "interval", seconds=seconds, id=job.__name__, name=job.__name__,
                           coalesce=True, max_instances=1, misfire_grace_time=seconds)
     return scheduler
 
