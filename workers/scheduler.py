@@ -10,13 +10,15 @@ import sys
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from komet import outbox
+from komet import messages, outbox
 
 log = logging.getLogger("komet.scheduler")
 
 # (job, seconds between runs). Interval sweeps, not cron: cron fires twice on fall-back day.
 JOBS = [
     (outbox.redrive, 30),
+    (messages.publish_due, 30),
+    (messages.expire_due, 30),
 ]
 
 

@@ -11,3 +11,11 @@ from komet.models.accounts import (  # noqa: F401
 )
 from komet.models.catalog import Product  # noqa: F401
 from komet.models.mail import Email, EmailStatus  # noqa: F401
+from komet.models.messages import (  # noqa: F401
+    Message,
+    MessageCustomer,
+    MessageImage,
+    MessageRead,
+    MessageStatus,
+    MessageType,
+)

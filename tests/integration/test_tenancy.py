@@ -140,3 +140,16 @@ def test_htmx_is_pinned_with_subresource_integrity(client):
     page = client.get("/login").data.decode()
     assert 'src="https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"' in page
     assert 'integrity="sha384-' in page and 'crossorigin="anonymous"' in page
+
+
+def test_shop_page_runs_a_constant_number_of_queries(client, make, two_companies, queries):
+    client.login_as(two_companies["a_buyer"])
+    make.product(two_companies["a"])
+    with queries:
+        assert client.get("/shop/").status_code == 200
+    few = queries.count
+    for n in range(20):
+        make.product(two_companies["a"], f"Product {n}")
+    with queries:
+        client.get("/shop/")
+    assert queries.count == few <= 5

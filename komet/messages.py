@@ -1,0 +1,143 @@
+"""Promotions and Messages: status, who sees what, the window rule, reads, sweeps.
+
+Everything a buyer sees is decided from the clock at request time; the stored `status`
+column only records transitions (the scheduler's sweeps keep it in step), so a late or
+stopped scheduler never shows an expired message or hides a due one.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, or_, select, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.models import Message, MessageCustomer, MessageRead, MessageStatus, MessageType
+
+
+def status_at(message, now):
+    """Draft before Publish On, Published until Expires On, Expired after."""
+    if now < message.publish_on:
+        return MessageStatus.DRAFT
+    if now < message.expires_on:
+        return MessageStatus.PUBLISHED
+    return MessageStatus.EXPIRED
+
+
+@dataclass(frozen=True)
+class Shown:
+    message: Message
+    as_window: bool  # False: a pop-up
+    read: bool
+
+
+def _current(company_id, now):
+    return and_(Message.company_id == company_id, Message.publish_on <= now, Message.expires_on > now)
+
+
+def current_for_customer(company_id, customer_id, user_id, now=None):
+    """What the buyer sees now, in order, with the window rule applied and their reads marked.
+
+    Among the current messages for this customer, ordered by Publish On then id, the first
+    Window shows as a window and every other message as a pop-up. Two queries: the
+    messages, and which of them this user already read for this customer.
+    """
+    now = now or utcnow()
+    for_customer = or_(
+        Message.for_all_customers.is_(True),
+        exists().where(MessageCustomer.message_id == Message.id, MessageCustomer.customer_id == customer_id),
+    )
+    messages = db.session.scalars(
+        select(Message).where(_current(company_id, now), for_customer).order_by(Message.publish_on, Message.id)
+    ).all()
+    read = set()
+    if messages:
+        read = set(db.session.scalars(select(MessageRead.message_id).where(
+            MessageRead.message_id.in_([m.id for m in messages]),
+            MessageRead.user_id == user_id, MessageRead.customer_id == customer_id)))
+    return apply_window_rule(messages, read)
+
+
+def apply_window_rule(messages, read_ids=frozenset()):
+    """`messages` ordered by Publish On then id -> Shown items: only the first Window is a window."""
+    shown, window_taken = [], False
+    for message in messages:
+        as_window = message.type == MessageType.WINDOW and not window_taken
+        window_taken = window_taken or as_window
+        shown.append(Shown(message, as_window, message.id in read_ids))
+    return shown
+
+
+def mark_read(message, user_id, customer_id, now=None):
+    """Record that the user read the message for this customer; a repeat does nothing.
+
+    An insert that ignores the unique-key conflict, so double clicks and concurrent
+    requests leave exactly one row without an error.
+    """
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(MessageRead).values(
+        message_id=message.id, user_id=user_id, customer_id=customer_id, company_id=message.company_id,
+        read_at=now or utcnow(),
+    ).on_conflict_do_nothing(index_elements=["message_id", "user_id", "customer_id"])
+    db.session.execute(statement)
+
+
+def read_counts(message_ids):
+    """{message id: number of distinct customers with a read}, in one query."""
+    if not message_ids:
+        return {}
+    rows = db.session.execute(
+        select(MessageRead.message_id, func.count(func.distinct(MessageRead.customer_id)))
+        .where(MessageRead.message_id.in_(message_ids)).group_by(MessageRead.message_id)
+    )
+    return dict(rows.all())
+
+
+def overlapping_window(message):
+    """The Window that shows as the window instead of `message` during an overlap, or None."""
+    if message.type != MessageType.WINDOW:
+        return None
+    # An unsaved message gets the highest id, so it loses a tie on Publish On.
+    wins_tie = Message.id < message.id if message.id else true()
+    earlier = or_(Message.publish_on < message.publish_on,
+                  and_(Message.publish_on == message.publish_on, wins_tie))
+    return db.session.scalar(
+        select(Message).where(
+            Message.company_id == message.company_id, Message.type == MessageType.WINDOW,
+            Message.id != (message.id or 0), earlier,
+            Message.publish_on < message.expires_on, Message.expires_on > message.publish_on,
+        ).order_by(Message.publish_on, Message.id).limit(1)
+    )
+
+
+def publish_now(message, now=None):
+    """Publish a draft at once (Publish On becomes now)."""
+    now = now or utcnow()
+    message.publish_on = now
+    if message.expires_on <= now:
+        raise ValueError("Expires On has passed: change it before publishing.")
+    message.status, message.published_at = MessageStatus.PUBLISHED, now
+
+
+# Scheduler sweeps. Conditional updates: a second scheduler running the same sweep finds
+# nothing left to change, so each transition happens (and is recorded) once.
+
+def publish_due(now=None):
+    now = now or utcnow()
+    changed = db.session.execute(
+        update(Message).where(Message.status == MessageStatus.DRAFT, Message.publish_on <= now,
+                              Message.expires_on > now)
+        .values(status=MessageStatus.PUBLISHED, published_at=now)
+    ).rowcount
+    db.session.commit()
+    return changed
+
+
+def expire_due(now=None):
+    now = now or utcnow()
+    changed = db.session.execute(
+        update(Message).where(Message.status != MessageStatus.EXPIRED, Message.expires_on <= now)
+        .values(status=MessageStatus.EXPIRED, expired_at=now)
+    ).rowcount
+    db.session.commit()
+    return changed

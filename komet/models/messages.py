@@ -1,0 +1,96 @@
+"""Promotions and Messages: what sellers tell their buyers after login."""
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.models.types import UTCDateTime
+
+
+def _enum(cls, length):
+    return db.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class MessageType(enum.StrEnum):
+    POPUP = "popup"
+    WINDOW = "window"
+
+    @property
+    def label(self):
+        return {"popup": "Pop-up", "window": "Window"}[self.value]
+
+
+class MessageStatus(enum.StrEnum):
+    DRAFT = "draft"  # Publish On is in the future
+    PUBLISHED = "published"
+    EXPIRED = "expired"
+
+    @property
+    def label(self):
+        return self.value.capitalize()
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The buyer's "current messages" query: company, then the publication window.
+        Index("ix_messages_company_publish_expires", "company_id", "publish_on", "expires_on"),
+        Index("ix_messages_status_publish_on", "status", "publish_on"),
+        Index("ix_messages_status_expires_on", "status", "expires_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    content_html: Mapped[str] = mapped_column(Text, default="")
+    publish_on: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_on: Mapped[datetime] = mapped_column(UTCDateTime)
+    type: Mapped[MessageType] = mapped_column(_enum(MessageType, 10), default=MessageType.POPUP)
+    # True: every customer of the company; False: only those in message_customers.
+    for_all_customers: Mapped[bool] = mapped_column(default=True)
+    # Kept in step by the scheduler for history and indexes; what buyers see is computed
+    # from the clock (komet.messages.status_at), never from this column.
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus, 10), default=MessageStatus.DRAFT)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    customers = relationship("Customer", secondary="message_customers", lazy="raise")
+
+
+class MessageCustomer(db.Model):
+    """A chosen customer of a message that is not for all customers."""
+
+    __tablename__ = "message_customers"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True,
+                                             index=True)
+
+
+class MessageRead(db.Model):
+    """A buyer closed a message: once per (message, user, customer)."""
+
+    __tablename__ = "message_reads"
+    __table_args__ = (UniqueConstraint("message_id", "user_id", "customer_id"),
+                      Index("ix_message_reads_message_customer", "message_id", "customer_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MessageImage(db.Model):
+    """An image in a message's content, kept in the database so any web process serves it."""
+
+    __tablename__ = "message_images"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
