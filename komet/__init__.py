@@ -72,12 +72,14 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def _register_blueprints(app):
     from blueprints.auth import bp as auth_bp
+    from blueprints.messages import bp as messages_bp
     from blueprints.setup import bp as setup_bp
     from blueprints.shop import bp as shop_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(shop_bp, url_prefix="/shop")
     app.register_blueprint(setup_bp, url_prefix="/setup")
+    app.register_blueprint(messages_bp, url_prefix="/setup/settings/promotions-and-messages")
     if app.config["DEVMAIL_ENABLED"]:
         from blueprints.devmail import bp as devmail_bp
 

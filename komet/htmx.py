@@ -1,4 +1,6 @@
 """htmx conventions: fragments for htmx requests, full pages otherwise."""
+import json
+
 from flask import make_response, redirect as flask_redirect, render_template, request
 
 
@@ -29,3 +31,9 @@ def redirect(location):
         response.headers["HX-Redirect"] = location
         return response
     return flask_redirect(location, code=303)
+
+
+def trigger(response, event, detail):
+    """Tell the page about something with an HX-Trigger event (other regions listen for it)."""
+    response.headers["HX-Trigger"] = json.dumps({event: detail})
+    return response

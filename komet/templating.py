@@ -3,6 +3,8 @@ from flask import has_request_context, render_template, request
 from flask_login import current_user
 
 from komet import htmx, timezones
+from komet.clock import utcnow
+from komet.messages import status_at
 from komet.permissions import Permission, can
 from komet.tenancy import current_workspace
 
@@ -17,7 +19,8 @@ ERROR_TITLES = {
 
 def init_app(app):
     app.jinja_env.filters["localtime"] = _localtime
-    app.jinja_env.globals.update(Permission=Permission)
+    app.jinja_env.globals.update(Permission=Permission, message_status=_message_status,
+                                  zone_label=_zone_label)
     app.context_processor(_context)
     for code in ERROR_TITLES:
         app.register_error_handler(code, _error_page)
@@ -40,6 +43,18 @@ def _context():
         "company": workspace.company if workspace else None,
         "allowed": lambda permission: workspace is not None and can(workspace.role, permission),
     }
+
+
+def _message_status(message):
+    """Status from the clock, as buyers experience it (not the stored column)."""
+    return status_at(message, utcnow())
+
+
+def _zone_label():
+    """The company's zone as staff read it, e.g. "EST, America/New_York"."""
+    workspace = _workspace()
+    tz_name = workspace.company.timezone if workspace else None
+    return f"{timezones.zone_abbreviation(tz_name, utcnow())}, {timezones.zone(tz_name).key}"
 
 
 def _localtime(moment, tz_name=None, with_zone=True):

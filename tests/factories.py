@@ -4,7 +4,11 @@ from decimal import Decimal
 from itertools import count
 
 from komet.extensions import db
-from komet.models import Company, Customer, CustomerUser, Email, EmailStatus, Membership, Product, Role, User
+from datetime import timedelta
+
+from komet.clock import utcnow
+from komet.models import (Company, Customer, CustomerUser, Email, EmailStatus, Membership, Message, Product, Role,
+                          User)
 
 PASSWORD = "correct horse battery"
 _seq = count(1)
@@ -87,3 +91,12 @@ class Factory:
                         status=status)
             self._commit(row)
             return Made(row.id, email=to, company_id=row.company_id)
+
+    def message(self, company, title="Spring sale", type="popup", starts_in=timedelta(hours=-1),
+                lasts=timedelta(days=1), content="<p>20% off tulips</p>"):
+        with self.app.app_context():
+            publish_on = utcnow() + starts_in
+            row = Message(company_id=company.id, title=title, content_html=content, type=type,
+                          publish_on=publish_on, expires_on=publish_on + lasts)
+            self._commit(row)
+            return Made(row.id, name=title, company_id=company.id)

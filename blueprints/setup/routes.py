@@ -22,12 +22,6 @@ def settings():
     return render_template("setup/settings.html")
 
 
-@bp.get("/settings/promotions-and-messages")
-@requires(Permission.MANAGE_MESSAGES)
-def promotions_and_messages():
-    return render_template("setup/promotions_and_messages.html")
-
-
 @bp.get("/users")
 @requires(Permission.MANAGE_ECOMMERCE_USERS)
 def users():

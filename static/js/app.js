@@ -18,6 +18,8 @@
     var status = event.detail.xhr.status;
     say(messages[status] || "Something went wrong (" + status + "). Please try again.");
   });
+  // Server-side notices (HX-Trigger: {"komet:notice": "..."}), e.g. a Window overlap warning.
+  document.body.addEventListener("komet:notice", function (event) { say(event.detail.value); });
   document.addEventListener("htmx:sendError", function () {
     say("The server could not be reached. Check your connection and try again.");
   });

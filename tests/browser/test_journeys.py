@@ -51,7 +51,7 @@ def test_admin_finds_promotions_and_messages_under_setup_settings(page, demo):
 
 def test_sales_manager_is_told_clearly_when_a_page_is_not_for_their_role(page, demo):
     log_in(page, "sales@bloom.example")
-    response = page.goto("/setup/settings/promotions-and-messages")
+    response = page.goto("/setup/settings/promotions-and-messages/")
     assert response.status == 403
     expect(page.get_by_role("heading", name="You don't have permission to do that")).to_be_visible()
 
@@ -84,3 +84,30 @@ def test_invalid_login_shows_the_error_next_to_the_field(page, demo):
     expect(error).to_have_text("Email or password is incorrect.")
     expect(page.get_by_label("Password", exact=True)).to_have_attribute("aria-describedby", "password-error")
     assert axe_violations(page) == []
+
+
+def test_admin_writes_a_message_and_manages_it_in_message_history(page, demo):
+    log_in(page, "admin@bloom.example")
+    page.get_by_role("link", name="Promotions and Messages").click()
+    page.get_by_role("link", name="New Message", exact=True).click()
+    page.get_by_label("Title", exact=True).fill("Tulip week 🌷")
+    page.get_by_label("Content").fill("Fresh tulips all week.")
+    page.get_by_label("Publish now").check()
+    page.get_by_label("Expires On").fill("2031-01-01T09:00")
+    page.get_by_label("Window").check()
+    shot(page, "07-new-message")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Message “Tulip week 🌷” saved.")).to_be_visible()
+    row = page.locator("tr", has_text="Tulip week 🌷")
+    expect(row.get_by_text("Published")).to_be_visible()
+    shot(page, "08-message-history")
+    row.get_by_role("link", name="Edit").click()
+    page.get_by_label("Title", exact=True).fill("Tulip fortnight 🌷")
+    page.get_by_role("button", name="Save").click()
+    row = page.locator("tr", has_text="Tulip fortnight 🌷")
+    expect(row.get_by_text("Published")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator("tr", has_text="Tulip fortnight")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_text("No messages yet.")).to_be_visible()

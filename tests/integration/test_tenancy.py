@@ -3,15 +3,15 @@ import re
 
 import pytest
 
-from komet.models import Customer, Email, EmailStatus, Role
+from komet.models import EmailStatus, Role
 
 # How to make a row of company A for each kind of id a route takes. A new route with an id
 # argument must be listed here, or the URL-map test below fails and says so.
 ID_ARGUMENTS = {
     "email_id": lambda make, company: make.email(company, status=EmailStatus.FAILED).id,
+    "message_id": lambda make, company: make.message(company).id,
     "customer_id": lambda make, company: make.customer(company).id,
 }
-ID_MODELS = {"email_id": Email, "customer_id": Customer}
 
 
 def _id_routes(app):
@@ -52,9 +52,9 @@ def test_same_ids_work_for_their_own_company(client, make, two_companies):
 
 
 @pytest.mark.parametrize("role, path, status", [
-    (Role.ADMIN, "/setup/settings/promotions-and-messages", 200),
-    (Role.SETUP, "/setup/settings/promotions-and-messages", 200),
-    (Role.SALES_MANAGER, "/setup/settings/promotions-and-messages", 403),
+    (Role.ADMIN, "/setup/settings/promotions-and-messages/", 200),
+    (Role.SETUP, "/setup/settings/promotions-and-messages/", 200),
+    (Role.SALES_MANAGER, "/setup/settings/promotions-and-messages/", 403),
     (Role.SALES_MANAGER, "/setup/users", 200),
     (Role.SETUP, "/setup/users", 200),
     (Role.SETUP, "/setup/emails", 403),
@@ -72,7 +72,7 @@ def test_permission_map_decides_who_sees_each_setup_page(client, make, role, pat
 def test_settings_hides_promotions_link_from_roles_without_it(client, make):
     sales = make.staff(make.company(), role=Role.SALES_MANAGER)
     page = client.login_as(sales).get("/setup/settings").data.decode()
-    assert 'href="/setup/settings/promotions-and-messages"' not in page
+    assert 'href="/setup/settings/promotions-and-messages/"' not in page
     assert "Promotions and Messages" in page  # named, but not a link
 
 

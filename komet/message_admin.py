@@ -1,0 +1,101 @@
+"""What seller staff do with messages: save, copy, delete, list the history."""
+import nh3
+from sqlalchemy import delete, select
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.messages import publish_now, read_counts
+from komet.models import Customer, Message, MessageCustomer, MessageStatus
+from komet.tenancy import current_company, scoped
+
+PAGE_SIZE = 20
+
+# What message content may contain after sanitising: text formatting, links, lists, images
+# served by this app. No script, no event handlers, no style, no javascript: or data: URLs.
+_TAGS = {"p", "br", "div", "span", "strong", "b", "em", "i", "u", "del", "s", "h1", "h2", "h3", "blockquote",
+         "pre", "code", "ul", "ol", "li", "a", "img", "figure", "figcaption"}
+_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
+
+
+def sanitize(html):
+    """Message HTML reduced to the allow-list (nh3 also forces rel="noopener noreferrer" on links)."""
+    return nh3.clean(html or "", tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+
+
+def customer_choices():
+    return [(c.id, c.name) for c in db.session.scalars(scoped(Customer).order_by(Customer.name))]
+
+
+def save_message(message, form, user_id):
+    """Copy the form into `message` (new or existing) for the current company and commit."""
+    now = utcnow()
+    message.company_id = current_company().id
+    message.title = form.title.data.strip()
+    message.content_html = sanitize(form.content.data)
+    message.type = form.type.data
+    message.expires_on = form.expires_on.data
+    message.publish_on = form.publish_on.data or now
+    message.for_all_customers = form.audience.data == "all"
+    if message.id is None:
+        message.created_by_id = user_id
+        db.session.add(message)
+        db.session.flush()
+    if form.publish_now.data:
+        publish_now(message, now)
+    elif message.publish_on > now:
+        message.status, message.published_at = MessageStatus.DRAFT, None
+    _set_customers(message, [] if message.for_all_customers else form.customers.data)
+    db.session.commit()
+    return message
+
+
+def _set_customers(message, customer_ids):
+    db.session.execute(delete(MessageCustomer).where(MessageCustomer.message_id == message.id))
+    allowed = {cid for cid, _ in customer_choices()}  # never another company's customer
+    db.session.add_all(MessageCustomer(message_id=message.id, customer_id=cid)
+                       for cid in customer_ids if cid in allowed)
+
+
+def chosen_customer_ids(message):
+    return list(db.session.scalars(select(MessageCustomer.customer_id)
+                                   .where(MessageCustomer.message_id == message.id)))
+
+
+def copy_message(message, user_id):
+    """A new draft with the same content and audience, not yet scheduled to be seen."""
+    copy = Message(company_id=message.company_id, title=f"Copy of {message.title}"[:200],
+                   content_html=message.content_html, type=message.type, publish_on=message.publish_on,
+                   expires_on=message.expires_on, for_all_customers=message.for_all_customers,
+                   status=MessageStatus.DRAFT, created_by_id=user_id)
+    now = utcnow()
+    if copy.publish_on <= now:  # a copy must not go live by itself: move it to the future
+        span = message.expires_on - message.publish_on
+        copy.publish_on, copy.expires_on = now.replace(microsecond=0) + span, now.replace(microsecond=0) + 2 * span
+    db.session.add(copy)
+    db.session.flush()
+    _set_customers(copy, chosen_customer_ids(message))
+    db.session.commit()
+    return copy
+
+
+def publish(message):
+    """Publish a draft now; a message already published or expired stays as it is."""
+    if message.status == MessageStatus.DRAFT and message.publish_on > utcnow() < message.expires_on:
+        publish_now(message)
+        db.session.commit()
+
+
+def delete_message(message):
+    db.session.delete(message)
+    db.session.commit()
+
+
+def history_page(search="", page=1):
+    """A page of the company's messages, newest Publish On first, with read counts (two queries)."""
+    query = scoped(Message)
+    if search.strip():
+        query = query.where(Message.title.ilike(f"%{search.strip()}%"))
+    result = db.paginate(query.order_by(Message.publish_on.desc(), Message.id.desc()), page=page,
+                         per_page=PAGE_SIZE, error_out=False)
+    counts = read_counts([m.id for m in result.items])
+    return result, counts

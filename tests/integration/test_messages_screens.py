@@ -1,0 +1,177 @@
+"""Promotions and Messages screens: New Message, Message History and its row actions."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.models import Message, MessageCustomer, MessageStatus, Role
+from komet.timezones import input_value
+
+URL = "/setup/settings/promotions-and-messages/"
+NY = "America/New_York"
+
+
+def wall(delta):
+    """A datetime-local value `delta` from now, in Eastern Time."""
+    return input_value(utcnow() + delta, NY)
+
+
+def form(**overrides):
+    data = {"title": "Tulip week 🌷", "content": "<p>Fresh <strong>tulips</strong></p>",
+            "publish_on": wall(timedelta(hours=1)), "expires_on": wall(timedelta(days=2)),
+            "type": "popup", "audience": "all"}
+    return {**data, **overrides}
+
+
+def saved(app):
+    with app.app_context():
+        rows = db.session.scalars(select(Message)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_new_message_saves_and_goes_to_message_history(app, client, make):
+    admin = make.staff(make.company())
+    response = client.login_as(admin).form_post(URL + "new", form())
+    assert response.status_code == 303 and response.location.endswith(URL)
+    [message] = saved(app)
+    assert message.title == "Tulip week 🌷" and message.status == MessageStatus.DRAFT
+    history = client.get(URL).data.decode()
+    assert "Tulip week 🌷" in history and "Draft" in history and "Publish" in history
+    assert "EST" in history or "EDT" in history
+
+
+def test_publish_now_publishes_at_once(app, client, make):
+    admin = make.staff(make.company())
+    client.login_as(admin).form_post(URL + "new", form(publish_now="y", publish_on=""))
+    [message] = saved(app)
+    assert message.status == MessageStatus.PUBLISHED
+    assert abs(message.publish_on - utcnow()) < timedelta(minutes=1)
+
+
+def test_content_is_sanitised_on_save(app, client, make):
+    admin = make.staff(make.company())
+    evil = ('<p onclick="steal()">Hi<script>alert(1)</script></p><a href="javascript:alert(1)">x</a>'
+            '<img src="data:image/png;base64,AAAA"><a href="&#106;avascript:alert(1)">y</a>')
+    client.login_as(admin).form_post(URL + "new", form(content=evil))
+    [message] = saved(app)
+    for bad in ("script", "onclick", "javascript:", "data:"):
+        assert bad not in message.content_html
+    assert "<p>Hi</p>" in message.content_html
+
+
+def test_invalid_form_is_422_with_messages_next_to_the_fields(client, make):
+    admin = make.staff(make.company())
+    response = client.login_as(admin).form_post(URL + "new", form(title="", expires_on=wall(timedelta(minutes=30))))
+    assert response.status_code == 422
+    page = response.data.decode()
+    assert "Enter a title." in page and "Expires On must be after Publish On." in page
+
+
+def test_spring_forward_time_is_refused_with_a_message_that_says_so(client, make):
+    admin = make.staff(make.company())
+    response = client.login_as(admin).form_post(
+        URL + "new", form(publish_on="2027-03-14T02:30", expires_on="2027-03-20T09:00"))
+    assert response.status_code == 422 and b"does not exist" in response.data
+
+
+def test_chosen_audience_needs_a_customer_and_keeps_only_own_customers(app, client, make, two_companies):
+    client.login_as(two_companies["a_admin"])
+    none = client.form_post(URL + "new", form(audience="chosen"))
+    assert none.status_code == 422 and b"Choose at least one customer" in none.data
+    mine, theirs = two_companies["a_customer"].id, two_companies["b_customer"].id
+    client.form_post(URL + "new", form(audience="chosen", customers=[str(mine), str(theirs)]))
+    with app.app_context():
+        assert db.session.scalars(select(MessageCustomer.customer_id)).all() == [mine]
+
+
+def test_history_shows_read_counts_newest_first_and_searches_by_title(client, make):
+    company = make.company()
+    admin = make.staff(company)
+    make.message(company, "Older", starts_in=timedelta(days=-3))
+    make.message(company, "Newer", starts_in=timedelta(hours=-1))
+    page = client.login_as(admin).get(URL).data.decode()
+    assert page.index("Newer") < page.index("Older")
+    found = client.hx_get(URL + "?q=old").data.decode()
+    assert "Older" in found and "Newer" not in found and "<html" not in found
+
+
+def test_edit_row_then_save_returns_the_display_row(app, client, make):
+    company = make.company()
+    admin = make.staff(company)
+    message = make.message(company, "Before")
+    client.login_as(admin)
+    edit = client.hx_get(f"{URL}{message.id}/edit").data.decode()
+    assert edit.startswith(f'<tr id="message-{message.id}" class="editing">') and 'value="Before"' in edit
+    saved_row = client.hx_post(f"{URL}{message.id}", form(title="After", publish_on=wall(timedelta(hours=-1))))
+    assert saved_row.status_code == 200
+    assert saved_row.data.decode().startswith(f'<tr id="message-{message.id}">') and "After" in saved_row.data.decode()
+
+
+def test_invalid_inline_save_returns_the_edit_row_with_errors_and_422(client, make):
+    company = make.company()
+    admin = make.staff(company)
+    message = make.message(company)
+    response = client.login_as(admin).hx_post(f"{URL}{message.id}", form(title=""))
+    assert response.status_code == 422
+    assert response.data.decode().startswith(f'<tr id="message-{message.id}" class="editing">')
+    assert b"Enter a title." in response.data
+
+
+def test_delete_answers_an_empty_200_and_the_row_is_gone(app, client, make):
+    company = make.company()
+    message = make.message(company)
+    response = client.login_as(make.staff(company)).hx_post(f"{URL}{message.id}/delete")
+    assert response.status_code == 200 and response.data == b""
+    assert saved(app) == []
+
+
+def test_copy_makes_a_draft_and_opens_it_for_editing(app, client, make):
+    company = make.company()
+    message = make.message(company, "Original")
+    response = client.login_as(make.staff(company)).form_post(f"{URL}{message.id}/copy")
+    copy = [m for m in saved(app) if m.id != message.id][0]
+    assert response.status_code == 303 and response.location.endswith(f"{URL}{copy.id}/edit")
+    assert copy.title == "Copy of Original" and copy.publish_on > utcnow()
+    assert b"Copy of Original" in client.get(response.location).data
+
+
+def test_publish_on_a_draft_sets_publish_on_to_now(app, client, make):
+    company = make.company()
+    draft = make.message(company, starts_in=timedelta(days=1))
+    row = client.login_as(make.staff(company)).hx_post(f"{URL}{draft.id}/publish")
+    assert row.status_code == 200 and b"Published" in row.data
+    [message] = saved(app)
+    assert message.status == MessageStatus.PUBLISHED and message.publish_on <= utcnow()
+
+
+def test_saving_an_overlapping_window_warns_which_one_shows_as_the_window(client, make):
+    company = make.company()
+    make.message(company, "Big window", type="window")
+    admin = make.staff(company)
+    client.login_as(admin).form_post(URL + "new", form(title="Second window", type="window", publish_now="y"))
+    page = client.get(URL).data.decode()
+    assert "“Big window” is also a Window" in page and "“Second window” shows as a pop-up" in page
+
+
+def test_sales_manager_gets_403_on_every_messages_action(client, make):
+    company = make.company()
+    message = make.message(company)
+    client.login_as(make.staff(company, role=Role.SALES_MANAGER))
+    assert client.get(URL + "new").status_code == 403
+    assert client.hx_post(f"{URL}{message.id}/delete").status_code == 403
+
+
+def test_history_runs_a_constant_number_of_queries(client, make, queries, two_companies):
+    company = two_companies["a"]
+    client.login_as(two_companies["a_admin"])
+    make.message(company)
+    with queries:
+        client.get(URL)
+    few = queries.count
+    for n in range(15):
+        make.message(company, f"Message {n}")
+    with queries:
+        client.get(URL)
+    assert queries.count == few
