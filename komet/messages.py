@@ -35,6 +35,26 @@ def _current(company_id, now):
     return and_(Message.company_id == company_id, Message.publish_on <= now, Message.expires_on > now)
 
 
+def _for_customer(customer_id):
+    return or_(
+        Message.for_all_customers.is_(True),
+        exists().where(MessageCustomer.message_id == Message.id, MessageCustomer.customer_id == customer_id),
+    )
+
+
+def current_ids(company_id, customer_id, now=None):
+    """Ids of the messages current for this customer: the buyer's cheap "anything new?" check."""
+    now = now or utcnow()
+    return list(db.session.scalars(select(Message.id).where(_current(company_id, now), _for_customer(customer_id))
+                                   .order_by(Message.publish_on, Message.id)))
+
+
+def is_for_customer(message, customer_id):
+    """True if the message is addressed to this customer (all customers, or chosen)."""
+    return message.for_all_customers or db.session.scalar(select(exists().where(
+        MessageCustomer.message_id == message.id, MessageCustomer.customer_id == customer_id)))
+
+
 def current_for_customer(company_id, customer_id, user_id, now=None):
     """What the buyer sees now, in order, with the window rule applied and their reads marked.
 
@@ -43,12 +63,9 @@ def current_for_customer(company_id, customer_id, user_id, now=None):
     messages, and which of them this user already read for this customer.
     """
     now = now or utcnow()
-    for_customer = or_(
-        Message.for_all_customers.is_(True),
-        exists().where(MessageCustomer.message_id == Message.id, MessageCustomer.customer_id == customer_id),
-    )
     messages = db.session.scalars(
-        select(Message).where(_current(company_id, now), for_customer).order_by(Message.publish_on, Message.id)
+        select(Message).where(_current(company_id, now), _for_customer(customer_id))
+        .order_by(Message.publish_on, Message.id)
     ).all()
     read = set()
     if messages:

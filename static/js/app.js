@@ -23,4 +23,44 @@
   document.addEventListener("htmx:sendError", function () {
     say("The server could not be reached. Check your connection and try again.");
   });
+
+  // Shop messages: native <dialog>s. The Window is modal (focus moves in, Esc closes, focus
+  // returns); pop-ups stack at the lower right. Closing one in any way records the read.
+  function setUpMessages(root) {
+    var dialogs = root.querySelectorAll("dialog.message");
+    dialogs.forEach(function (dialog) {
+      dialog.addEventListener("close", function () {
+        if (dialog.dataset.read) return;
+        dialog.dataset.read = "1";
+        htmx.ajax("POST", dialog.dataset.readUrl, { source: dialog, swap: "none" });
+      });
+      dialog.querySelector("form.close-message").addEventListener("submit", function (event) {
+        event.preventDefault();
+        dialog.close();
+      });
+      dialog.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && !dialog.matches(":modal")) dialog.close();
+      });
+    });
+    root.querySelectorAll("[data-open-message]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var dialog = document.getElementById(button.dataset.openMessage);
+        delete dialog.dataset.read;
+        dialog.dataset.kind === "window" ? dialog.showModal() : dialog.show();
+        dialog.querySelector("button.close").focus();
+      });
+    });
+    var auto = Array.prototype.filter.call(dialogs, function (d) { return d.hasAttribute("data-auto"); });
+    auto.forEach(function (d) { if (d.dataset.kind === "popup") d.show(); });
+    var window_ = auto.filter(function (d) { return d.dataset.kind === "window"; })[0];
+    if (window_) window_.showModal();
+    else if (auto.length) auto[0].querySelector("button.close").focus();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var region = document.getElementById("shop-messages");
+    if (region) setUpMessages(region);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail.elt.id === "shop-messages" && document.readyState === "complete") setUpMessages(event.detail.elt);
+  });
 })();

@@ -111,3 +111,51 @@ def test_admin_writes_a_message_and_manages_it_in_message_history(page, demo):
     expect(page.locator("tr", has_text="Tulip fortnight")).to_have_count(0)
     page.reload()
     expect(page.get_by_text("No messages yet.")).to_be_visible()
+
+
+def create_message(page, title, kind):
+    page.goto("/setup/settings/promotions-and-messages/new")
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Content").fill(f"<p>{title}: fresh stock this week.</p>")
+    page.get_by_label("Publish now").check()
+    page.get_by_label("Expires On").fill("2031-01-01T09:00")
+    page.get_by_label(kind, exact=True).check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text(f"Message “{title}” saved.")).to_be_visible()
+
+
+def test_buyer_sees_popup_and_window_closes_them_and_admin_sees_reads(page, demo):
+    log_in(page, "admin@bloom.example")
+    create_message(page, "Tulip week", "Pop-up")
+    create_message(page, "Holiday hours", "Window")
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, "buyer@rosecafe.example")
+    window = page.get_by_role("dialog", name="Holiday hours")
+    popup = page.get_by_role("dialog", name="Tulip week")
+    expect(window).to_be_visible()
+    expect(popup).to_be_visible()
+    box = page.viewport_size
+    window_box = window.bounding_box()
+    assert window_box["width"] > box["width"] * 0.9 and window_box["height"] > box["height"] * 0.9
+    expect(window.get_by_role("button", name="Close Holiday hours")).to_be_focused()
+    shot(page, "09-buyer-window")
+    page.keyboard.press("Escape")  # Esc closes the window
+    expect(window).to_be_hidden()
+    popup_box = popup.bounding_box()
+    assert popup_box["x"] > box["width"] / 2 and popup_box["y"] > box["height"] / 2  # lower right
+    shot(page, "10-buyer-popup")
+    popup.get_by_role("button", name="Close Tulip week").click()
+    expect(popup).to_be_hidden()
+    page.wait_for_timeout(500)  # the reads are posted in the background
+    page.reload()
+    expect(page.get_by_role("dialog")).to_have_count(0)  # read: they don't pop up again
+    page.get_by_text("Messages").first.click()
+    page.get_by_role("button", name="Tulip week").click()
+    expect(page.get_by_role("dialog", name="Tulip week")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/settings/promotions-and-messages/")
+    for title in ("Tulip week", "Holiday hours"):
+        expect(page.locator("tr", has_text=title).locator("td.num")).to_have_text("1")

@@ -25,9 +25,12 @@ def test_url_map_has_id_routes_to_check(app):
     assert list(_id_routes(app)), "the cross-tenant test would check nothing"
 
 
-def test_every_route_taking_an_id_answers_404_for_another_company(app, client, make, two_companies):
-    a, b_admin = two_companies["a"], two_companies["b_admin"]
-    client.login_as(b_admin)  # an Admin holds every staff permission: only tenancy can stop it
+def test_every_route_taking_an_id_answers_404_for_another_company(app, make, two_companies):
+    # Company B's Admin (every staff permission) and B's buyer call each route with A's ids:
+    # whichever of them may use the route gets 404, the other 403; nobody gets A's row.
+    a = two_companies["a"]
+    outsiders = {"staff": app.test_client().login_as(two_companies["b_admin"]),
+                 "buyer": app.test_client().login_as(two_companies["b_buyer"])}
     checked = []
     for rule, id_args in _id_routes(app):
         missing = [arg for arg in id_args if arg not in ID_ARGUMENTS]
@@ -35,11 +38,11 @@ def test_every_route_taking_an_id_answers_404_for_another_company(app, client, m
         values = {arg: ID_ARGUMENTS[arg](make, a) for arg in id_args}
         url = app.url_map.bind("localhost").build(rule.endpoint, values)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            if method == "GET":
-                response = client.get(url)
-            else:
-                response = client.open(url, method=method, data={"csrf_token": client.csrf_token()})
-            assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
+            statuses = {}
+            for who, client in outsiders.items():
+                data = {} if method == "GET" else {"csrf_token": client.csrf_token()}
+                statuses[who] = client.open(url, method=method, data=data).status_code
+            assert set(statuses.values()) <= {403, 404} and 404 in statuses.values(), f"{method} {url}: {statuses}"
             checked.append(f"{method} {rule.rule}")
     assert checked
 
