@@ -99,3 +99,31 @@ def history_page(search="", page=1):
                          per_page=PAGE_SIZE, error_out=False)
     counts = read_counts([m.id for m in result.items])
     return result, counts
+
+
+def readers(message):
+    """Who read `message`: (customer name, user name, user email, read_at) by customer, then time."""
+    from komet.models import MessageRead, User
+
+    return db.session.execute(
+        select(Customer.name, User.name, User.email, MessageRead.read_at)
+        .join(Customer, Customer.id == MessageRead.customer_id).join(User, User.id == MessageRead.user_id)
+        .where(MessageRead.message_id == message.id)
+        .order_by(Customer.name, MessageRead.read_at)
+    ).all()
+
+
+def readers_csv(message, tz_name):
+    """The readers as CSV text. UTF-8 with a byte-order mark so spreadsheet apps keep emoji."""
+    import csv
+    import io
+
+    from komet.timezones import format_local
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["Message", "Customer", "User", "Email", "Read at"])
+    for customer, user, email, read_at in readers(message):
+        writer.writerow([message.title, customer, user, email, format_local(read_at, tz_name)])
+    return out.getvalue()

@@ -1,14 +1,14 @@
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import Response, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.messages import bp
 from blueprints.messages.forms import message_form
 from komet import htmx, message_admin
-from komet.messages import overlapping_window
+from komet.messages import Shown, overlapping_window
 from komet.models import Message
 from komet.permissions import Permission
 from komet.security import requires
-from komet.tenancy import get_or_404
+from komet.tenancy import current_company, get_or_404
 
 MANAGE = Permission.MANAGE_MESSAGES
 
@@ -106,3 +106,27 @@ def publish(message_id):
     message = get_or_404(Message, message_id)
     message_admin.publish(message)
     return _row(message, _overlap_notice(message)) if htmx.is_htmx() else redirect(url_for("messages.history"), 303)
+
+
+@bp.get("/<int:message_id>/readers")
+@requires(MANAGE)
+def readers(message_id):
+    message = get_or_404(Message, message_id)
+    return render_template("messages/readers.html", message=message, readers=message_admin.readers(message))
+
+
+@bp.get("/<int:message_id>/readers.csv")
+@requires(MANAGE)
+def readers_csv(message_id):
+    message = get_or_404(Message, message_id)
+    body = message_admin.readers_csv(message, current_company().timezone)
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="message-{message.id}-readers.csv"'})
+
+
+@bp.get("/<int:message_id>/preview")
+@requires(MANAGE)
+def preview(message_id):
+    message = get_or_404(Message, message_id)
+    shown = Shown(message, as_window=message.type.value == "window", read=False)
+    return render_template("messages/preview.html", message=message, item=shown, preview=True)

@@ -30,7 +30,7 @@
     var dialogs = root.querySelectorAll("dialog.message");
     dialogs.forEach(function (dialog) {
       dialog.addEventListener("close", function () {
-        if (dialog.dataset.read) return;
+        if (dialog.dataset.read || !dialog.dataset.readUrl) return;  // no URL: a staff preview
         dialog.dataset.read = "1";
         htmx.ajax("POST", dialog.dataset.readUrl, { source: dialog, swap: "none" });
       });

@@ -175,3 +175,26 @@ def test_history_runs_a_constant_number_of_queries(client, make, queries, two_co
     with queries:
         client.get(URL)
     assert queries.count == few
+
+
+def test_who_read_it_lists_customers_and_users_and_exports_csv_with_emoji(app, client, make, two_companies):
+    a = two_companies["a"]
+    message = make.message(a, "Tulip week 🌷")
+    buyer = two_companies["a_buyer"]
+    client.login_as(buyer).hx_post(f"/shop/messages/{message.id}/read")
+    admin = app.test_client().login_as(two_companies["a_admin"])
+    page = admin.get(f"{URL}{message.id}/readers").data.decode()
+    assert "Alpha Customer" in page and buyer.email in page
+    csv = admin.get(f"{URL}{message.id}/readers.csv")
+    assert csv.mimetype == "text/csv"
+    text = csv.data.decode("utf-8")
+    assert text.startswith("\ufeffMessage,Customer,User,Email,Read at")
+    assert "Tulip week 🌷,Alpha Customer," in text and buyer.email in text
+
+
+def test_preview_shows_the_message_as_a_buyer_would_without_recording_a_read(app, client, make):
+    company = make.company()
+    message = make.message(company, "Holiday hours", type="window")
+    page = client.login_as(make.staff(company)).get(f"{URL}{message.id}/preview").data.decode()
+    assert 'class="message message-window"' in page and "Holiday hours" in page
+    assert "data-read-url" not in page
