@@ -52,6 +52,14 @@ class Config:
     HTMX_URL = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
     HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
 
+    # Trix, the rich-text editor of message content (see README for why Trix).
+    TRIX_JS_URL = "https://cdn.jsdelivr.net/npm/trix@2.1.19/dist/trix.umd.min.js"
+    TRIX_JS_SRI = "sha384-UsDaBNsdnI8hVdQyRPuasp/2As91FukgtAiycYWLaA/EOAVzWCV4hQ7anmShqFoL"
+    TRIX_CSS_URL = "https://cdn.jsdelivr.net/npm/trix@2.1.19/dist/trix.css"
+    TRIX_CSS_SRI = "sha384-oAhj/VjSAPg5z2AnFhyneewQ4UryiDlQ/9ad+mL4XWBj7N1oG6QplSzVzcddlmPA"
+    MAX_IMAGE_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", str(5 * 1024 * 1024)))
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # bigger requests are refused before they are read
+
     # The dev mailbox reads what the local SMTP sink stored; only development turns it on.
     DEVMAIL_ENABLED = False
     DEVMAIL_DIR = os.environ.get("DEVMAIL_DIR", str(BASE_DIR / "instance" / "devmail"))

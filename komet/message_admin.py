@@ -1,4 +1,6 @@
 """What seller staff do with messages: save, copy, delete, list the history."""
+import re
+
 import nh3
 from sqlalchemy import delete, select
 
@@ -17,9 +19,17 @@ _TAGS = {"p", "br", "div", "span", "strong", "b", "em", "i", "u", "del", "s", "h
 _ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
 
 
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
+
+
 def sanitize(html):
-    """Message HTML reduced to the allow-list (nh3 also forces rel="noopener noreferrer" on links)."""
-    return nh3.clean(html or "", tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+    """Message HTML reduced to the allow-list (nh3 also forces rel="noopener noreferrer" on links).
+
+    Every image gets an alt attribute (empty unless given): screen readers then skip the file
+    name and read the caption Trix puts beside it.
+    """
+    clean = nh3.clean(html or "", tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+    return _IMG_WITHOUT_ALT.sub('<img alt=""', clean)
 
 
 def customer_choices():

@@ -12,6 +12,7 @@ ERROR_TITLES = {
     403: "You don't have permission to do that",
     404: "Page not found",
     405: "That action isn't allowed here",
+    413: "That upload is too large",
     429: "Too many attempts",
     500: "Something went wrong on our side",
 }

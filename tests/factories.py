@@ -7,8 +7,8 @@ from komet.extensions import db
 from datetime import timedelta
 
 from komet.clock import utcnow
-from komet.models import (Company, Customer, CustomerUser, Email, EmailStatus, Membership, Message, Product, Role,
-                          User)
+from komet.models import (Company, Customer, CustomerUser, Email, EmailStatus, Membership, Message, MessageImage,
+                          Product, Role, User)
 
 PASSWORD = "correct horse battery"
 _seq = count(1)
@@ -100,3 +100,9 @@ class Factory:
                           publish_on=publish_on, expires_on=publish_on + lasts)
             self._commit(row)
             return Made(row.id, name=title, company_id=company.id)
+
+    def image(self, company):
+        with self.app.app_context():
+            row = MessageImage(company_id=company.id, content_type="image/png", data=b"\x89PNG\r\n\x1a\n")
+            self._commit(row)
+            return Made(row.id, company_id=company.id)

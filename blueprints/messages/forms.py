@@ -40,7 +40,7 @@ class MessageForm(FlaskForm):
             raise ValidationError("Choose at least one customer, or send it to all customers.")
 
 
-def message_form(message=None, customer_choices=()):
+def message_form(message=None, customer_choices=(), prefix=""):
     """The form, filled from `message` on GET (from the request on POST), with this company's customers."""
     data = None
     if message is not None:
@@ -50,6 +50,6 @@ def message_form(message=None, customer_choices=()):
                 "expires_on": message.expires_on, "type": message.type.value,
                 "audience": "all" if message.for_all_customers else "chosen",
                 "customers": chosen_customer_ids(message)}
-    form = MessageForm(data=data)
+    form = MessageForm(data=data, prefix=prefix)
     form.customers.choices = list(customer_choices)
     return form

@@ -1,11 +1,11 @@
 from flask import Response, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from blueprints.messages import bp
 from blueprints.messages.forms import message_form
-from komet import htmx, message_admin
+from komet import htmx, images, message_admin
 from komet.messages import Shown, overlapping_window
-from komet.models import Message
+from komet.models import Message, MessageImage
 from komet.permissions import Permission
 from komet.security import requires
 from komet.tenancy import current_company, get_or_404
@@ -14,7 +14,9 @@ MANAGE = Permission.MANAGE_MESSAGES
 
 
 def _form(message=None):
-    return message_form(message if request.method == "GET" else None, message_admin.customer_choices())
+    # A prefix per message: several rows can be in edit mode without sharing element ids.
+    prefix = f"m{message.id}" if message else ""
+    return message_form(message if request.method == "GET" else None, message_admin.customer_choices(), prefix)
 
 
 def _overlap_notice(message):
@@ -130,3 +132,20 @@ def preview(message_id):
     message = get_or_404(Message, message_id)
     shown = Shown(message, as_window=message.type.value == "window", read=False)
     return render_template("messages/preview.html", message=message, item=shown, preview=True)
+
+
+@bp.post("/images")
+@requires(MANAGE)
+def upload_image():
+    try:
+        image = images.store_upload(request.files.get("image"), current_company().id)
+    except images.ImageRefused as refused:
+        return {"error": str(refused)}, 422
+    return {"url": url_for("messages.image", image_id=image.id)}, 201
+
+
+@bp.get("/images/<int:image_id>")
+@login_required
+def image(image_id):
+    """Staff and buyers of the company that owns the image (a buyer sees it inside a message)."""
+    return images.response_for(get_or_404(MessageImage, image_id))

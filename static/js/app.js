@@ -18,6 +18,41 @@
     var status = event.detail.xhr.status;
     say(messages[status] || "Something went wrong (" + status + "). Please try again.");
   });
+  function csrfToken() {
+    return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+  }
+
+  // Trix: images go to the server as they are added; the editor keeps only their URL.
+  document.addEventListener("trix-file-accept", function (event) {
+    if (!/^image\/(jpeg|png|gif|webp)$/.test(event.file.type)) {
+      event.preventDefault();
+      say("Only JPEG, PNG, GIF or WebP images can be added.");
+    }
+  });
+  document.addEventListener("trix-attachment-add", function (event) {
+    var attachment = event.attachment;
+    if (!attachment.file) return;
+    var body = new FormData();
+    body.append("image", attachment.file);
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", event.target.dataset.uploadUrl);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.upload.addEventListener("progress", function (e) {
+      if (e.lengthComputable) attachment.setUploadProgress((e.loaded / e.total) * 100);
+    });
+    xhr.addEventListener("load", function () {
+      var reply = {};
+      try { reply = JSON.parse(xhr.responseText); } catch (ignored) {}
+      if (xhr.status === 201) {
+        attachment.setAttributes({ url: reply.url, href: reply.url });
+      } else {
+        attachment.remove();
+        say(reply.error || (xhr.status === 413 ? "That image is too large." : "The image could not be uploaded."));
+      }
+    });
+    xhr.send(body);
+  });
+
   // Server-side notices (HX-Trigger: {"komet:notice": "..."}), e.g. a Window overlap warning.
   document.body.addEventListener("komet:notice", function (event) { say(event.detail.value); });
   document.addEventListener("htmx:sendError", function () {

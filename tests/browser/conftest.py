@@ -9,7 +9,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "tests" / "vendor"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-HTMX_CDN = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
+# CDN files and the vendored copies the browser gets instead (same bytes: SRI is checked).
+CDN = {
+    "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js": ("htmx-2.0.11.min.js", "application/javascript"),
+    "https://cdn.jsdelivr.net/npm/trix@2.1.19/dist/trix.umd.min.js": ("trix-2.1.19.umd.min.js", "application/javascript"),
+    "https://cdn.jsdelivr.net/npm/trix@2.1.19/dist/trix.css": ("trix-2.1.19.css", "text/css"),
+}
 # Committed screenshots change only when asked to (make screenshots); otherwise they go to tmp.
 SCREENSHOTS = ROOT / "docs" / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else None
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -56,9 +61,15 @@ SNAPSHOT_JS = """
 
 def _isolate(page):
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
-    page.route(HTMX_CDN, lambda route: route.fulfill(
-        path=VENDOR / "htmx-2.0.11.min.js", headers={"Access-Control-Allow-Origin": "*"},
-        content_type="application/javascript"))
+    for url, (name, content_type) in CDN.items():
+        page.route(url, _serve_vendored(name, content_type))
+
+
+def _serve_vendored(name, content_type):
+    def fulfill(route):
+        route.fulfill(path=VENDOR / name, headers={"Access-Control-Allow-Origin": "*"}, content_type=content_type)
+
+    return fulfill
 
 
 @pytest.fixture

@@ -167,3 +167,30 @@ def test_buyer_sees_popup_and_window_closes_them_and_admin_sees_reads(page, demo
     shot(page, "11-history-read-counts")
     page.locator("tr", has_text="Tulip week").locator("td.num").get_by_role("link").click()
     expect(page.get_by_role("cell", name="buyer@rosecafe.example")).to_be_visible()
+
+
+def test_image_added_in_the_editor_reaches_the_buyer(page, demo):
+    import base64
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 90)).save(png, "PNG")
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/settings/promotions-and-messages/new")
+    page.get_by_label("Title", exact=True).fill("Roses in pictures")
+    page.evaluate("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        const file = new File([bytes], "roses.png", {type: "image/png"});
+        document.querySelector("trix-editor").editor.insertFile(file);
+    }""", base64.b64encode(png.getvalue()).decode())
+    expect(page.locator("trix-editor img[src*='/images/']")).to_have_count(1)  # uploaded, URL set
+    page.get_by_label("Publish now").check()
+    page.get_by_label("Expires On").fill("2031-01-01T09:00")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, "buyer@rosecafe.example")
+    image = page.get_by_role("dialog", name="Roses in pictures").locator("img")
+    expect(image).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) == 40

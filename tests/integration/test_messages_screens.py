@@ -1,4 +1,5 @@
 """Promotions and Messages screens: New Message, Message History and its row actions."""
+import io
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -22,6 +23,11 @@ def form(**overrides):
             "publish_on": wall(timedelta(hours=1)), "expires_on": wall(timedelta(days=2)),
             "type": "popup", "audience": "all"}
     return {**data, **overrides}
+
+
+def prefixed(message_id, data):
+    """The names the edit row of message `message_id` gives its fields."""
+    return {f"m{message_id}-{key}": value for key, value in data.items()}
 
 
 def saved(app):
@@ -59,6 +65,7 @@ def test_content_is_sanitised_on_save(app, client, make):
     for bad in ("script", "onclick", "javascript:", "data:"):
         assert bad not in message.content_html
     assert "<p>Hi</p>" in message.content_html
+    assert '<img alt="">' in message.content_html  # the data: URL went, the image keeps an alt
 
 
 def test_invalid_form_is_422_with_messages_next_to_the_fields(client, make):
@@ -104,7 +111,8 @@ def test_edit_row_then_save_returns_the_display_row(app, client, make):
     client.login_as(admin)
     edit = client.hx_get(f"{URL}{message.id}/edit").data.decode()
     assert edit.startswith(f'<tr id="message-{message.id}" class="editing">') and 'value="Before"' in edit
-    saved_row = client.hx_post(f"{URL}{message.id}", form(title="After", publish_on=wall(timedelta(hours=-1))))
+    saved_row = client.hx_post(f"{URL}{message.id}",
+                               prefixed(message.id, form(title="After", publish_on=wall(timedelta(hours=-1)))))
     assert saved_row.status_code == 200
     assert saved_row.data.decode().startswith(f'<tr id="message-{message.id}">') and "After" in saved_row.data.decode()
 
@@ -113,7 +121,7 @@ def test_invalid_inline_save_returns_the_edit_row_with_errors_and_422(client, ma
     company = make.company()
     admin = make.staff(company)
     message = make.message(company)
-    response = client.login_as(admin).hx_post(f"{URL}{message.id}", form(title=""))
+    response = client.login_as(admin).hx_post(f"{URL}{message.id}", prefixed(message.id, form(title="")))
     assert response.status_code == 422
     assert response.data.decode().startswith(f'<tr id="message-{message.id}" class="editing">')
     assert b"Enter a title." in response.data
@@ -198,3 +206,41 @@ def test_preview_shows_the_message_as_a_buyer_would_without_recording_a_read(app
     page = client.login_as(make.staff(company)).get(f"{URL}{message.id}/preview").data.decode()
     assert 'class="message message-window"' in page and "Holiday hours" in page
     assert "data-read-url" not in page
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def upload(client, data, name="photo.png"):
+    return client.hx_post(URL + "images", {"image": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def test_uploaded_image_is_stored_and_served_to_staff_and_buyers(app, client, make, two_companies):
+    response = upload(client.login_as(two_companies["a_admin"]), PNG)
+    assert response.status_code == 201
+    url = response.json["url"]
+    image = client.get(url)
+    assert image.status_code == 200 and image.mimetype == "image/png" and image.data == PNG
+    buyer = app.test_client().login_as(two_companies["a_buyer"])
+    assert buyer.get(url).status_code == 200
+    assert app.test_client().login_as(two_companies["b_buyer"]).get(url).status_code == 404
+
+
+def test_file_that_is_not_an_image_is_refused_whatever_its_name(client, make):
+    response = upload(client.login_as(make.staff(make.company())), b"<script>alert(1)</script>", "evil.png")
+    assert response.status_code == 422 and response.json["error"] == "Only JPEG, PNG, GIF or WebP images can be added."
+
+
+def test_oversize_image_is_refused_with_a_clear_message(app, client, make):
+    limit = app.config["MAX_IMAGE_BYTES"]
+    response = upload(client.login_as(make.staff(make.company())), PNG + b"\x00" * limit)
+    assert response.status_code == 422 and "larger than 5 MB" in response.json["error"]
+
+
+def test_webp_gif_and_jpeg_are_recognised_by_their_bytes():
+    from komet.images import sniff
+
+    assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert sniff(b"GIF89a...") == "image/gif"
+    assert sniff(b"\xff\xd8\xff\xe0") == "image/jpeg"
+    assert sniff(b"hello") is None

@@ -10,6 +10,7 @@ from komet.models import EmailStatus, Role
 ID_ARGUMENTS = {
     "email_id": lambda make, company: make.email(company, status=EmailStatus.FAILED).id,
     "message_id": lambda make, company: make.message(company).id,
+    "image_id": lambda make, company: make.image(company).id,
     "customer_id": lambda make, company: make.customer(company).id,
 }
 
