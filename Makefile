@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: run test test-fast screenshots chromium clean
+.PHONY: run test test-fast bench screenshots chromium clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Komet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -24,6 +24,13 @@ test: $(VENV)/.installed chromium
 # Without the browser tests, for a quick loop while editing.
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+# Speed of the buyer's shop page and Message History at scale, against a one-query floor.
+# Needs PostgreSQL (BENCH_DATABASE_URL, default the local one) and wrk.
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench.messages_bench
 
 # Re-take the README's screenshots (the browser tests save them to docs/screenshots).
 screenshots: $(VENV)/.installed chromium
