@@ -3,7 +3,12 @@ import re
 
 from playwright.sync_api import expect
 
+from sqlalchemy import select
+
 from komet.demo import DEMO_PASSWORD
+from komet.extensions import db
+from komet.models import Company
+from tests.factories import Made
 from tests.browser.conftest import axe_violations, shot
 from tests.mailsink import text_of
 
@@ -194,3 +199,16 @@ def test_image_added_in_the_editor_reaches_the_buyer(page, demo):
     image = page.get_by_role("dialog", name="Roses in pictures").locator("img")
     expect(image).to_be_visible()
     assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) == 40
+
+
+def test_buyer_in_the_shop_sees_a_new_message_within_a_minute_without_reloading(page, demo, make):
+    page.clock.install()
+    log_in(page, "buyer@rosecafe.example")
+    expect(page.get_by_role("heading", name="Welcome to Bloom Wholesale Flowers")).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    with make.app.app_context():
+        bloom = Made(db.session.scalar(select(Company.id).where(Company.slug == "bloom")))
+    make.message(bloom, "Just arrived: peonies")
+    page.clock.run_for("00:31")  # the shop asks every 30 s
+    expect(page.get_by_role("dialog", name="Just arrived: peonies")).to_be_visible()
+    expect(page.get_by_role("button", name="Close Just arrived: peonies")).to_be_focused()
