@@ -59,20 +59,17 @@ def current_for_customer(company_id, customer_id, user_id, now=None):
     """What the buyer sees now, in order, with the window rule applied and their reads marked.
 
     Among the current messages for this customer, ordered by Publish On then id, the first
-    Window shows as a window and every other message as a pop-up. Two queries: the
-    messages, and which of them this user already read for this customer.
+    Window shows as a window and every other message as a pop-up. One query: the messages,
+    each with whether this user already read it for this customer.
     """
     now = now or utcnow()
-    messages = db.session.scalars(
-        select(Message).where(_current(company_id, now), _for_customer(customer_id))
+    read = exists().where(MessageRead.message_id == Message.id, MessageRead.user_id == user_id,
+                          MessageRead.customer_id == customer_id)
+    rows = db.session.execute(
+        select(Message, read).where(_current(company_id, now), _for_customer(customer_id))
         .order_by(Message.publish_on, Message.id)
     ).all()
-    read = set()
-    if messages:
-        read = set(db.session.scalars(select(MessageRead.message_id).where(
-            MessageRead.message_id.in_([m.id for m in messages]),
-            MessageRead.user_id == user_id, MessageRead.customer_id == customer_id)))
-    return apply_window_rule(messages, read)
+    return apply_window_rule([message for message, _ in rows], {message.id for message, was_read in rows if was_read})
 
 
 def apply_window_rule(messages, read_ids=frozenset()):
