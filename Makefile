@@ -34,6 +34,7 @@ bench: $(VENV)/.installed
 
 # Re-take the README's screenshots (the browser tests save them to docs/screenshots).
 screenshots: $(VENV)/.installed chromium
+	@fc-list | grep -qi emoji || [ "$$(id -u)" != 0 ] || apt-get install -y -qq fonts-noto-color-emoji >/dev/null
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 chromium:

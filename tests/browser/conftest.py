@@ -111,7 +111,7 @@ def axe_violations(page, label=None):
 
 def shot(page, name):
     """Save a screenshot of the page (for the README when UPDATE_SCREENSHOTS is set)."""
-    page.screenshot(path=str(Path(page.screenshot_dir) / f"{name}.png"))
+    page.screenshot(path=str(Path(page.screenshot_dir) / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
