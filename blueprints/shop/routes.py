@@ -26,10 +26,10 @@ def home():
 @buyer_required
 def poll_messages():
     """Polled by the shop every 30 s: 204 (one indexed query) unless the current set changed."""
-    workspace = current_workspace()
-    ids = messages.current_ids(workspace.company.id, workspace.customer.id)
     if not htmx.is_htmx():
         return redirect(url_for("shop.home"))
+    workspace = current_workspace()
+    ids = messages.current_ids(workspace.company.id, workspace.customer.id)
     if ",".join(map(str, ids)) == request.args.get("known", ""):
         return "", 204
     return render_template("shop/_messages.html", shown=_shown())
