@@ -123,6 +123,11 @@ def readers(message):
     ).all()
 
 
+def _cell(value):
+    # A cell starting with = + - @ is a formula to spreadsheet apps: keep it text.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
+
 def readers_csv(message, tz_name):
     """The readers as CSV text. UTF-8 with a byte-order mark so spreadsheet apps keep emoji."""
     import csv
@@ -135,5 +140,6 @@ def readers_csv(message, tz_name):
     writer = csv.writer(out)
     writer.writerow(["Message", "Customer", "User", "Email", "Read at"])
     for customer, user, email, read_at in readers(message):
-        writer.writerow([message.title, customer, user, email, format_local(read_at, tz_name)])
+        writer.writerow([_cell(message.title), _cell(customer), _cell(user), _cell(email),
+                         format_local(read_at, tz_name)])
     return out.getvalue()

@@ -22,7 +22,8 @@ def landing_url(workspace):
 
 
 def _is_safe(target):
-    return bool(target) and target.startswith("/") and not target.startswith("//")
+    """Only a path on this site: browsers read "//host" and "/\\host" as another site."""
+    return bool(target) and target.startswith("/") and target[1:2] not in ("/", "\\") and "\\" not in target
 
 
 @bp.get("/")

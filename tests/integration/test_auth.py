@@ -143,3 +143,9 @@ def test_stored_email_is_normalised(app, make):
     make.staff(make.company(), email="MiXeD@Example.com")
     with app.app_context():
         assert db.session.scalar(select(User.email)) == "mixed@example.com"
+
+
+def test_next_parameter_with_a_backslash_cannot_leave_the_site(client, make):
+    admin = make.staff(make.company())
+    response = login(client, admin.email, next="/\\evil.example/")
+    assert response.location.endswith("/setup/")

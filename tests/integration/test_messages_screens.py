@@ -244,3 +244,10 @@ def test_webp_gif_and_jpeg_are_recognised_by_their_bytes():
     assert sniff(b"GIF89a...") == "image/gif"
     assert sniff(b"\xff\xd8\xff\xe0") == "image/jpeg"
     assert sniff(b"hello") is None
+
+
+def test_csv_cells_that_look_like_formulas_stay_text(app, client, make, two_companies):
+    message = make.message(two_companies["a"], "=HYPERLINK(\"http://evil.example\")")
+    client.login_as(two_companies["a_buyer"]).hx_post(f"/shop/messages/{message.id}/read")
+    csv = app.test_client().login_as(two_companies["a_admin"]).get(f"{URL}{message.id}/readers.csv")
+    assert "\n\"'=HYPERLINK" in csv.data.decode("utf-8")
