@@ -5,7 +5,7 @@ UTC datetime. A time skipped by a spring-forward change does not exist and is re
 a time repeated by a fall-back change takes its first occurrence.
 """
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from komet.models.accounts import DEFAULT_TIMEZONE
 
@@ -19,10 +19,6 @@ def zone(name):
         return ZoneInfo(name or DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def is_valid_zone(name):
-    return name in available_timezones()
 
 
 def to_utc(wall_time, tz_name):
