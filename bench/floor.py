@@ -4,8 +4,10 @@ import os
 from flask import Flask
 from sqlalchemy import create_engine, text
 
+from config import engine_options
+
 app = Flask(__name__)
-engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
+engine = create_engine(os.environ["DATABASE_URL"], **engine_options(os.environ["DATABASE_URL"]))
 
 
 @app.get("/")

@@ -5,7 +5,7 @@ from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import BASE_DIR, ProductionConfig, config_from_env
+from config import BASE_DIR, ProductionConfig, config_from_env, engine_options
 
 
 def create_app(config=None, **overrides):
@@ -21,6 +21,7 @@ def create_app(config=None, **overrides):
     )
     app.config.from_object(config)
     app.config.update(overrides)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
