@@ -6,7 +6,8 @@ from sqlalchemy import delete, select
 
 from komet.clock import utcnow
 from komet.extensions import db
-from komet.messages import publish_now, read_counts
+from komet.messages import publish_now
+from komet.pagination import paginate
 from komet.models import Customer, Message, MessageCustomer, MessageStatus
 from komet.tenancy import current_company, scoped
 
@@ -101,14 +102,15 @@ def delete_message(message):
 
 
 def history_page(search="", page=1):
-    """A page of the company's messages, newest Publish On first, with read counts (two queries)."""
-    query = scoped(Message)
+    """A page of the company's messages, newest Publish On first, in one query.
+
+    Rows of the columns the table shows (read counts are a column), not whole messages.
+    """
+    query = scoped(Message).with_only_columns(Message.id, Message.title, Message.type, Message.publish_on,
+                                              Message.expires_on, Message.customers_read)
     if search.strip():
         query = query.where(Message.title.ilike(f"%{search.strip()}%"))
-    result = db.paginate(query.order_by(Message.publish_on.desc(), Message.id.desc()), page=page,
-                         per_page=PAGE_SIZE, error_out=False)
-    counts = read_counts([m.id for m in result.items])
-    return result, counts
+    return paginate(query.order_by(Message.publish_on.desc(), Message.id.desc()), page, PAGE_SIZE)
 
 
 def readers(message):

@@ -6,13 +6,13 @@ stopped scheduler never shows an expired message or hides a due one.
 """
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from komet.clock import utcnow
 from komet.extensions import db
-from komet.models import Message, MessageCustomer, MessageRead, MessageStatus, MessageType
+from komet.models import Message, MessageCustomer, MessageCustomerRead, MessageRead, MessageStatus, MessageType
 
 
 def status_at(message, now):
@@ -32,7 +32,7 @@ class Shown:
 
 
 def _current(company_id, now):
-    return and_(Message.company_id == company_id, Message.publish_on <= now, Message.expires_on > now)
+    return and_(Message.company_id == company_id, Message.expires_on > now, Message.publish_on <= now)
 
 
 def _for_customer(customer_id):
@@ -42,11 +42,27 @@ def _for_customer(customer_id):
     )
 
 
+# The buyer's queries run on every shop page and every poll: built once, with bound
+# parameters, so a request only binds values (building and caching the statement cost more
+# than running it). Columns, not entities: the shop only shows these.
+_CURRENT_IDS = (
+    select(Message.id)
+    .where(_current(bindparam("company_id"), bindparam("now")), _for_customer(bindparam("customer_id")))
+    .order_by(Message.publish_on, Message.id)
+)
+_SHOWN = (
+    select(Message.id, Message.title, Message.content_html, Message.type,
+           exists().where(MessageRead.message_id == Message.id, MessageRead.user_id == bindparam("user_id"),
+                          MessageRead.customer_id == bindparam("customer_id")).label("read"))
+    .where(_current(bindparam("company_id"), bindparam("now")), _for_customer(bindparam("customer_id")))
+    .order_by(Message.publish_on, Message.id)
+)
+
+
 def current_ids(company_id, customer_id, now=None):
     """Ids of the messages current for this customer: the buyer's cheap "anything new?" check."""
-    now = now or utcnow()
-    return list(db.session.scalars(select(Message.id).where(_current(company_id, now), _for_customer(customer_id))
-                                   .order_by(Message.publish_on, Message.id)))
+    params = {"company_id": company_id, "customer_id": customer_id, "now": now or utcnow()}
+    return list(db.session.scalars(_CURRENT_IDS, params))
 
 
 def is_for_customer(message, customer_id):
@@ -62,14 +78,9 @@ def current_for_customer(company_id, customer_id, user_id, now=None):
     Window shows as a window and every other message as a pop-up. One query: the messages,
     each with whether this user already read it for this customer.
     """
-    now = now or utcnow()
-    read = exists().where(MessageRead.message_id == Message.id, MessageRead.user_id == user_id,
-                          MessageRead.customer_id == customer_id)
-    rows = db.session.execute(
-        select(Message, read).where(_current(company_id, now), _for_customer(customer_id))
-        .order_by(Message.publish_on, Message.id)
-    ).all()
-    return apply_window_rule([message for message, _ in rows], {message.id for message, was_read in rows if was_read})
+    params = {"company_id": company_id, "customer_id": customer_id, "user_id": user_id, "now": now or utcnow()}
+    rows = db.session.execute(_SHOWN, params).all()
+    return apply_window_rule(rows, {row.id for row in rows if row.read})
 
 
 def apply_window_rule(messages, read_ids=frozenset()):
@@ -82,29 +93,31 @@ def apply_window_rule(messages, read_ids=frozenset()):
     return shown
 
 
+def _insert(model):
+    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
+
+
 def mark_read(message, user_id, customer_id, now=None):
     """Record that the user read the message for this customer; a repeat does nothing.
 
-    An insert that ignores the unique-key conflict, so double clicks and concurrent
-    requests leave exactly one row without an error.
+    Inserts that ignore the unique-key conflict, so double clicks and concurrent requests
+    leave exactly one row without an error. The customer's first read also bumps
+    `customers_read`: of two users of one customer reading at once, only one insert into
+    message_customer_reads takes (the other waits on its key, then does nothing).
     """
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(MessageRead).values(
-        message_id=message.id, user_id=user_id, customer_id=customer_id, company_id=message.company_id,
-        read_at=now or utcnow(),
-    ).on_conflict_do_nothing(index_elements=["message_id", "user_id", "customer_id"])
-    db.session.execute(statement)
-
-
-def read_counts(message_ids):
-    """{message id: number of distinct customers with a read}, in one query."""
-    if not message_ids:
-        return {}
-    rows = db.session.execute(
-        select(MessageRead.message_id, func.count(func.distinct(MessageRead.customer_id)))
-        .where(MessageRead.message_id.in_(message_ids)).group_by(MessageRead.message_id)
-    )
-    return dict(rows.all())
+    now = now or utcnow()
+    db.session.execute(_insert(MessageRead).values(
+        message_id=message.id, user_id=user_id, customer_id=customer_id, company_id=message.company_id, read_at=now,
+    ).on_conflict_do_nothing(index_elements=["message_id", "user_id", "customer_id"]))
+    # RETURNING, not rowcount: SQLAlchemy reports -1 ("unknown") for this insert, taken or not.
+    first = db.session.execute(_insert(MessageCustomerRead).values(
+        message_id=message.id, customer_id=customer_id, first_read_at=now,
+    ).on_conflict_do_nothing(index_elements=["message_id", "customer_id"])
+      .returning(MessageCustomerRead.message_id)).first()
+    if first is not None:
+        db.session.execute(update(Message).where(Message.id == message.id)
+                           .values(customers_read=Message.customers_read + 1)
+                           .execution_options(synchronize_session=False))
 
 
 def overlapping_window(message):

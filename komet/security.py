@@ -1,13 +1,11 @@
 """Login handling and the one decorator that checks the permission map."""
 from functools import wraps
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from komet import htmx
-from komet.extensions import db, login_manager
-from komet.models import User
+from komet import htmx, tenancy
+from komet.extensions import login_manager
 from komet.permissions import Permission, can
 from komet.tenancy import current_workspace
 
@@ -25,9 +23,10 @@ def _load_user(session_id):
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.scalar(select(User).where(User.id == int(user_id)))
+    user, workspace = tenancy.load_session(int(user_id), session.get(tenancy.SESSION_KEY))
     if user is None or not user.is_active or user.session_token != token:
         return None
+    g.workspace = workspace
     return user
 
 

@@ -1,5 +1,5 @@
 """Template helpers and error pages."""
-from flask import has_request_context, render_template, request
+from flask import g, has_request_context, render_template, request
 from flask_login import current_user
 
 from komet import htmx, timezones
@@ -7,6 +7,7 @@ from komet.clock import utcnow
 from komet.messages import status_at
 from komet.permissions import Permission, can
 from komet.tenancy import current_workspace
+from komet.urls import url_for_id
 
 ERROR_TITLES = {
     403: "You don't have permission to do that",
@@ -21,7 +22,7 @@ ERROR_TITLES = {
 def init_app(app):
     app.jinja_env.filters["localtime"] = _localtime
     app.jinja_env.globals.update(Permission=Permission, message_status=_message_status,
-                                  zone_label=_zone_label)
+                                  zone_label=_zone_label, url_for_id=url_for_id)
     app.context_processor(_context)
     for code in ERROR_TITLES:
         app.register_error_handler(code, _error_page)
@@ -51,19 +52,25 @@ def _message_status(message):
     return status_at(message, utcnow())
 
 
+def _company_timezone():
+    # Once per request: a history page formats two times per row.
+    if not has_request_context():
+        return None
+    if "_company_timezone" not in g:
+        workspace = _workspace()
+        g._company_timezone = workspace.company.timezone if workspace else None
+    return g._company_timezone
+
+
 def _zone_label():
     """The company's zone as staff read it, e.g. "EST, America/New_York"."""
-    workspace = _workspace()
-    tz_name = workspace.company.timezone if workspace else None
+    tz_name = _company_timezone()
     return f"{timezones.zone_abbreviation(tz_name, utcnow())}, {timezones.zone(tz_name).key}"
 
 
 def _localtime(moment, tz_name=None, with_zone=True):
     """A UTC moment in the current company's zone, e.g. "Nov 23, 2026 9:05 AM EST"."""
-    if tz_name is None:
-        workspace = _workspace()
-        tz_name = workspace.company.timezone if workspace else None
-    return timezones.format_local(moment, tz_name, with_zone)
+    return timezones.format_local(moment, tz_name or _company_timezone(), with_zone)
 
 
 def _error_page(error):

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from flask import abort, g, session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from komet.extensions import db
-from komet.models import Company, Customer, CustomerUser, Membership, Role
+from komet.models import Company, Customer, CustomerUser, Membership, Role, User
 
 SESSION_KEY = "workspace"
 
@@ -52,32 +52,49 @@ def workspaces_for(user):
     return sorted(staff, key=by_name) + sorted(buyer, key=by_name)
 
 
-def _load_workspace(user, key):
+# The user and the workspace named in the session, in one query (every request runs it).
+# Outer joins: a user whose link or membership was removed still loads, with no workspace.
+_BUYER_SESSION = (
+    select(User, CustomerUser, Company, Customer).select_from(User)
+    .outerjoin(CustomerUser, and_(CustomerUser.id == bindparam("workspace_id"), CustomerUser.user_id == User.id,
+                                  CustomerUser.is_active.is_(True)))
+    .outerjoin(Company, Company.id == CustomerUser.company_id)
+    .outerjoin(Customer, Customer.id == CustomerUser.customer_id)
+    .where(User.id == bindparam("user_id"))
+)
+_STAFF_SESSION = (
+    select(User, Membership, Company).select_from(User)
+    .outerjoin(Membership, and_(Membership.id == bindparam("workspace_id"), Membership.user_id == User.id))
+    .outerjoin(Company, Company.id == Membership.company_id)
+    .where(User.id == bindparam("user_id"))
+)
+_USER = select(User).where(User.id == bindparam("user_id"))
+
+
+def load_session(user_id, key):
+    """(user, workspace) for a session: the workspace is None if `key` is not (or no longer) theirs."""
     kind, _, raw_id = (key or "").partition("-")
-    if not raw_id.isdigit():
-        return None
-    if kind == "staff":
-        m = db.session.scalar(
-            select(Membership).options(joinedload(Membership.company))
-            .where(Membership.id == int(raw_id), Membership.user_id == user.id)
-        )
-        return m and Workspace(key, m.company, role=m.role)
-    if kind == "buyer":
-        c = db.session.scalar(
-            select(CustomerUser)
-            .options(joinedload(CustomerUser.company), joinedload(CustomerUser.customer))
-            .where(CustomerUser.id == int(raw_id), CustomerUser.user_id == user.id,
-                   CustomerUser.is_active.is_(True))
-        )
-        return c and Workspace(key, c.company, customer=c.customer)
-    return None
+    params = {"user_id": user_id, "workspace_id": int(raw_id) if raw_id.isdigit() else 0}
+    if kind == "buyer" and raw_id.isdigit():
+        row = db.session.execute(_BUYER_SESSION, params).first()
+        if row is None:
+            return None, None
+        user, link, company, customer = row
+        return user, link and Workspace(key, company, customer=customer)
+    if kind == "staff" and raw_id.isdigit():
+        row = db.session.execute(_STAFF_SESSION, params).first()
+        if row is None:
+            return None, None
+        user, membership, company = row
+        return user, membership and Workspace(key, company, role=membership.role)
+    return db.session.scalar(_USER, params), None
 
 
 def current_workspace():
     """The workspace this request acts in, or None (not logged in, or none chosen yet)."""
-    if "workspace" not in g:
+    if "workspace" not in g:  # the user loader usually set it, with the user
         key = session.get(SESSION_KEY)
-        g.workspace = _load_workspace(current_user, key) if key and current_user.is_authenticated else None
+        g.workspace = load_session(current_user.id, key)[1] if key and current_user.is_authenticated else None
     return g.workspace
 
 

@@ -28,8 +28,7 @@ def _overlap_notice(message):
 
 
 def _row(message, notice=None):
-    response = make_response(render_template("messages/_message_row.html", message=message,
-                                             reads=message_admin.read_counts([message.id]).get(message.id, 0)))
+    response = make_response(render_template("messages/_message_row.html", message=message))
     if notice:
         htmx.trigger(response, "komet:notice", notice)
     return response
@@ -39,8 +38,8 @@ def _row(message, notice=None):
 @requires(MANAGE)
 def history():
     q = request.args.get("q", "")
-    page, counts = message_admin.history_page(q, request.args.get("page", 1, type=int))
-    return htmx.render("messages/history.html", "messages/_history_table.html", page=page, counts=counts, q=q)
+    page = message_admin.history_page(q, request.args.get("page", 1, type=int))
+    return htmx.render("messages/history.html", "messages/_history_table.html", page=page, q=q)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -10,16 +10,16 @@ from komet.security import buyer_required
 from komet.tenancy import current_workspace, get_or_404
 
 
-def _shown():
-    workspace = current_workspace()
+def _shown(workspace):
     return messages.current_for_customer(workspace.company.id, workspace.customer.id, current_user.id)
 
 
 @bp.get("/")
 @buyer_required
 def home():
-    products = catalogue_page(request.args.get("page", 1, type=int))
-    return render_template("shop/home.html", products=products, shown=_shown())
+    workspace = current_workspace()
+    products = catalogue_page(workspace.company.id, request.args.get("page", 1, type=int))
+    return render_template("shop/home.html", products=products, shown=_shown(workspace))
 
 
 @bp.get("/messages")
@@ -32,7 +32,7 @@ def poll_messages():
     ids = messages.current_ids(workspace.company.id, workspace.customer.id)
     if ",".join(map(str, ids)) == request.args.get("known", ""):
         return "", 204
-    return render_template("shop/_messages.html", shown=_shown())
+    return render_template("shop/_messages.html", shown=_shown(workspace))
 
 
 @bp.post("/messages/<int:message_id>/read")
@@ -45,3 +45,4 @@ def read_message(message_id):
     messages.mark_read(message, current_user.id, customer.id)
     db.session.commit()
     return ("", 204) if htmx.is_htmx() else redirect(url_for("shop.home"), code=303)
+

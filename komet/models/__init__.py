@@ -14,6 +14,7 @@ from komet.models.mail import Email, EmailStatus  # noqa: F401
 from komet.models.messages import (  # noqa: F401
     Message,
     MessageCustomer,
+    MessageCustomerRead,
     MessageImage,
     MessageRead,
     MessageStatus,

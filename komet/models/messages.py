@@ -36,8 +36,9 @@ class MessageStatus(enum.StrEnum):
 class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (
-        # The buyer's "current messages" query: company, then the publication window.
-        Index("ix_messages_company_publish_expires", "company_id", "publish_on", "expires_on"),
+        # The buyer's "current messages" query. Expires On leads: most of a company's messages
+        # are long expired, so "expires_on > now" is the selective bound (publish_on <= now is not).
+        Index("ix_messages_company_expires_publish", "company_id", "expires_on", "publish_on"),
         Index("ix_messages_status_publish_on", "status", "publish_on"),
         Index("ix_messages_status_expires_on", "status", "expires_on"),
     )
@@ -56,6 +57,9 @@ class Message(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Distinct customers with a read: kept by komet.messages.mark_read (see MessageCustomerRead),
+    # so Message History reads a column instead of aggregating the reads.
+    customers_read: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -83,6 +87,20 @@ class MessageRead(db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MessageCustomerRead(db.Model):
+    """The first read of a message by any user of a customer.
+
+    Its primary key is what makes `Message.customers_read` exact: when two users of one
+    customer read at the same moment, only one insert takes, and only that one counts.
+    """
+
+    __tablename__ = "message_customer_reads"
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True,
+                                             index=True)
+    first_read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MessageImage(db.Model):

@@ -1,7 +1,10 @@
 """Message rules on the real database, with a fixed clock."""
+import threading
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from komet import messages
 from komet.extensions import db
@@ -84,11 +87,49 @@ def test_read_count_is_distinct_customers(app, make, two_companies):
     second_customer = make.customer(a)
     third = make.buyer(second_customer)
     with app.app_context():
-        message, unread = add_message(a), add_message(a, "Unread")
-        for user, cust in [(two_companies["a_buyer"], customer), (colleague, customer), (third, second_customer)]:
+        message = add_message(a)
+        add_message(a, "Unread")
+        reads = [(two_companies["a_buyer"], customer), (colleague, customer), (third, second_customer),
+                 (colleague, customer)]
+        for user, cust in reads:
             messages.mark_read(message, user.id, cust.id, now=NOW)
         db.session.commit()
-        assert messages.read_counts([message.id, unread.id]) == {message.id: 2}
+        counts = dict(db.session.execute(select(Message.title, Message.customers_read)).all())
+    assert counts == {"Sale": 2, "Unread": 0}
+
+
+def test_two_users_of_one_customer_reading_at_once_count_once(app, make, two_companies):
+    """The second transaction waits on the first's customer-read key, then counts nothing."""
+    a, customer = two_companies["a"], two_companies["a_customer"]
+    colleague = make.buyer(customer)
+    with app.app_context():
+        message_id = add_message(a).id
+        first, second = Session(db.engine), Session(db.engine)
+        try:
+            messages_in = [s.get(Message, message_id) for s in (first, second)]
+            with patch.object(db, "session", first):
+                messages.mark_read(messages_in[0], two_companies["a_buyer"].id, customer.id, now=NOW)
+            errors = []
+
+            def read_as_colleague():
+                try:
+                    with app.app_context(), patch.object(db, "session", second):
+                        messages.mark_read(messages_in[1], colleague.id, customer.id, now=NOW)
+                    second.commit()
+                except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                    errors.append(exc)
+
+            waiting = threading.Thread(target=read_as_colleague)
+            waiting.start()
+            waiting.join(0.5)  # the colleague's transaction is now blocked behind ours
+            first.commit()
+            waiting.join(10)
+            assert not waiting.is_alive() and errors == []
+        finally:
+            first.close()
+            second.close()
+        assert db.session.scalar(select(Message.customers_read).where(Message.id == message_id)) == 1
+        assert db.session.scalar(select(func.count()).select_from(MessageRead)) == 2
 
 
 def test_overlap_warning_names_the_earlier_window(app, two_companies):
