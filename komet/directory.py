@@ -1,8 +1,8 @@
 """Read-side queries of the setup screens: a company's e-commerce users and emails."""
 from sqlalchemy.orm import joinedload
 
-from komet.extensions import db
 from komet.models import Customer, CustomerUser, Email, User
+from komet.pagination import paginate
 from komet.tenancy import scoped
 
 PAGE_SIZE = 25
@@ -14,11 +14,10 @@ def ecommerce_users_page(page=1):
              .join(CustomerUser.customer).join(CustomerUser.user)
              .options(joinedload(CustomerUser.customer), joinedload(CustomerUser.user))
              .order_by(Customer.name, User.name, CustomerUser.id))
-    return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    return paginate(query, page, PAGE_SIZE)
 
 
 def emails_page(page=1):
     """The current company's outgoing emails, newest first."""
-    return db.paginate(scoped(Email).order_by(Email.id.desc()), page=page, per_page=PAGE_SIZE,
-                       error_out=False)
+    return paginate(scoped(Email).order_by(Email.id.desc()), page, PAGE_SIZE)
 

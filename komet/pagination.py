@@ -47,4 +47,8 @@ def paginate(query, page, per_page):
     if not rows and page > 1:  # past the end (the list shrank, or a hand-typed URL): one more query
         total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
         return paginate(query, math.ceil(total / per_page), per_page) if total else Page([], 1, per_page, 0)
-    return Page(rows, page, per_page, rows[0].total_rows if rows else 0)
+    total = rows[0].total_rows if rows else 0
+    described = query.column_descriptions
+    if len(described) == 1 and described[0]["expr"] is described[0]["entity"]:  # select(Model): models
+        rows = [row[0] for row in rows]
+    return Page(rows, page, per_page, total)

@@ -202,3 +202,15 @@ def test_emails_page_runs_a_constant_number_of_queries(app, client, make, querie
     with queries:
         client.get("/setup/emails")
     assert queries.count == few
+
+
+def test_emails_page_pages_newest_first(client, make):
+    company = make.company()
+    admin = make.staff(company)
+    for n in range(30):  # 25 a page
+        make.email(company, to=f"buyer{n:02d}@example.com")
+    client.login_as(admin)
+    first = client.get("/setup/emails").data.decode()
+    assert "Page 1 of 2" in first and "buyer29@example.com" in first and "buyer04@example.com" not in first
+    second = client.get("/setup/emails?page=2").data.decode()
+    assert "Page 2 of 2" in second and "buyer04@example.com" in second and "buyer05@example.com" not in second
