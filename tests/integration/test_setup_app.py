@@ -64,14 +64,21 @@ def test_migrations_downgrade_to_base_and_upgrade_again(app, tmp_path):
     else:
         scratch = f"sqlite:///{tmp_path / 'migrations.db'}"
     other = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=scratch, BROKER_URL=app.config["BROKER_URL"])
-    with other.app_context():
-        flask_migrate.upgrade()
-        assert "emails" in inspect(db.engine).get_table_names()
-        flask_migrate.downgrade(revision="base")
-        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-        flask_migrate.upgrade()
-        assert "users" in inspect(db.engine).get_table_names()
-        db.engine.dispose()
+    try:
+        with other.app_context():
+            flask_migrate.upgrade()
+            assert "emails" in inspect(db.engine).get_table_names()
+            flask_migrate.downgrade(revision="base")
+            assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+            flask_migrate.upgrade()
+            assert "users" in inspect(db.engine).get_table_names()
+            db.engine.dispose()
+    finally:
+        if url.startswith("postgresql"):  # the shared server keeps no scratch database behind
+            admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            admin.dispose()
 
 
 def test_demo_data_loads_twice_without_changing_anything(app):
