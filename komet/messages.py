@@ -50,12 +50,10 @@ _CURRENT_IDS = (
     .where(_current(bindparam("company_id"), bindparam("now")), _for_customer(bindparam("customer_id")))
     .order_by(Message.publish_on, Message.id)
 )
-_SHOWN = (
-    select(Message.id, Message.title, Message.content_html, Message.type,
-           exists().where(MessageRead.message_id == Message.id, MessageRead.user_id == bindparam("user_id"),
-                          MessageRead.customer_id == bindparam("customer_id")).label("read"))
-    .where(_current(bindparam("company_id"), bindparam("now")), _for_customer(bindparam("customer_id")))
-    .order_by(Message.publish_on, Message.id)
+_SHOWN = _CURRENT_IDS.add_columns(
+    Message.title, Message.content_html, Message.type,
+    exists().where(MessageRead.message_id == Message.id, MessageRead.user_id == bindparam("user_id"),
+                   MessageRead.customer_id == bindparam("customer_id")).label("read"),
 )
 
 

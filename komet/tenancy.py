@@ -74,20 +74,17 @@ _USER = select(User).where(User.id == bindparam("user_id"))
 def load_session(user_id, key):
     """(user, workspace) for a session: the workspace is None if `key` is not (or no longer) theirs."""
     kind, _, raw_id = (key or "").partition("-")
-    params = {"user_id": user_id, "workspace_id": int(raw_id) if raw_id.isdigit() else 0}
-    if kind == "buyer" and raw_id.isdigit():
-        row = db.session.execute(_BUYER_SESSION, params).first()
-        if row is None:
-            return None, None
+    statement = {"buyer": _BUYER_SESSION, "staff": _STAFF_SESSION}.get(kind) if raw_id.isdigit() else None
+    if statement is None:
+        return db.session.scalar(_USER, {"user_id": user_id}), None
+    row = db.session.execute(statement, {"user_id": user_id, "workspace_id": int(raw_id)}).first()
+    if row is None:
+        return None, None
+    if kind == "buyer":
         user, link, company, customer = row
         return user, link and Workspace(key, company, customer=customer)
-    if kind == "staff" and raw_id.isdigit():
-        row = db.session.execute(_STAFF_SESSION, params).first()
-        if row is None:
-            return None, None
-        user, membership, company = row
-        return user, membership and Workspace(key, company, role=membership.role)
-    return db.session.scalar(_USER, params), None
+    user, membership, company = row
+    return user, membership and Workspace(key, company, role=membership.role)
 
 
 def current_workspace():

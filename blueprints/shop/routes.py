@@ -45,4 +45,3 @@ def read_message(message_id):
     messages.mark_read(message, current_user.id, customer.id)
     db.session.commit()
     return ("", 204) if htmx.is_htmx() else redirect(url_for("shop.home"), code=303)
-
