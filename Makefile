@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: run test test-fast bench screenshots chromium clean
+.PHONY: run test test-fast bench lighthouse screenshots chromium clean
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Komet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -25,12 +25,24 @@ test: $(VENV)/.installed chromium
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 
-# Speed of the buyer's shop page and Message History at scale, against a one-query floor.
-# Needs PostgreSQL (BENCH_DATABASE_URL, default the local one) and wrk.
+# Speed of the buyer's shop page, Message History, Setup > Users and the public invite page
+# against a one-query floor, and Register Here under its rate limit.
+# Needs PostgreSQL (BENCH_DATABASE_URL, default the local one), Redis and wrk.
 bench: $(VENV)/.installed
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
 	  { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench.messages_bench
+	$(BIN)/python -m bench.users_bench
+	$(BIN)/python -m bench.invites_bench
+
+# Lighthouse's performance score (mobile preset) and the bytes a phone downloads, for the buyer's
+# shop page and Message History. Installs Lighthouse with npm into .lighthouse/ the first time.
+LIGHTHOUSE_VERSION := 13.5.0
+lighthouse: $(VENV)/.installed chromium
+	@command -v npm >/dev/null || { echo "make lighthouse needs Node.js and npm: sudo apt-get install nodejs npm"; exit 1; }
+	@[ -x .lighthouse/node_modules/.bin/lighthouse ] || \
+	  npm install --silent --no-fund --no-audit --no-package-lock --prefix .lighthouse lighthouse@$(LIGHTHOUSE_VERSION)
+	$(BIN)/python -m bench.lighthouse
 
 # Re-take the README's screenshots (the browser tests save them to docs/screenshots).
 screenshots: $(VENV)/.installed chromium
@@ -51,4 +63,4 @@ chromium:
 	fi
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .lighthouse

@@ -19,6 +19,10 @@ def engine_options(url):
     """SQLAlchemy engine options for `url` (the bench's floor app uses them too)."""
     options = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
+        # LIFO: a process hands out the connection it used last, whose prepared statements are
+        # warm, and connections it no longer needs stay idle instead of taking turns. (SQLite's
+        # in-memory database has a single-connection pool that takes no such option.)
+        options["pool_use_lifo"] = True
         # psycopg prepares a statement once it has run 5 times on a connection, but PostgreSQL
         # keeps re-planning one whose generic plan it estimates badly (a range on a timestamp
         # parameter, as in the buyer's current messages): about 1 ms of server CPU on every shop
@@ -48,17 +52,76 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Komet <no-reply@komet.example>")
     MAIL_SUPPRESS_SEND = False
-    # How long an unsent email waits before the scheduler enqueues it again.
+    # Seconds any one SMTP socket operation (connect, greeting, each command) may take; a
+    # server that accepts and never answers then fails the attempt instead of wedging a worker.
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", "30"))
+    # How long an email that no worker has tried yet waits before the scheduler enqueues it again.
     OUTBOX_REDRIVE_AFTER_SECONDS = int(os.environ.get("OUTBOX_REDRIVE_AFTER_SECONDS", "120"))
+    # After a failed attempt the re-drive waits min, 2*min, 4*min... up to max (komet/mail/outbox.py).
+    OUTBOX_RETRY_MIN_SECONDS = int(os.environ.get("OUTBOX_RETRY_MIN_SECONDS", "30"))
+    OUTBOX_RETRY_MAX_SECONDS = int(os.environ.get("OUTBOX_RETRY_MAX_SECONDS", str(15 * 60)))
+    # An email still failing this long after it was written ends `failed` (visible, retryable).
+    OUTBOX_GIVE_UP_AFTER_SECONDS = int(os.environ.get("OUTBOX_GIVE_UP_AFTER_SECONDS", str(24 * 60 * 60)))
+    # A worker's claim on an email; must be longer than one SMTP conversation can take (several
+    # MAIL_TIMEOUTs), or a slow send could be claimed by a second worker and sent twice.
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+    # How often the scheduler sweeps (email re-drive, message transitions).
+    SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
+    # How often each worker process records its heartbeat, and how long one message may be in
+    # hand before the worker counts as stuck and stops beating (longer than a slow but healthy
+    # SMTP conversation; the alert waits 2 minutes more before it fires).
+    WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "15"))
+    # Where the scheduler serves its Prometheus metrics (0: not served).
+    SCHEDULER_METRICS_PORT = int(os.environ.get("SCHEDULER_METRICS_PORT", "0"))
+    SCHEDULER_METRICS_HOST = os.environ.get("SCHEDULER_METRICS_HOST", "127.0.0.1")
+    # When the operator page calls a part stuck (the alert rules use the same 120 s and 300 s).
+    OPS_HEARTBEAT_STALE_SECONDS = float(os.environ.get("OPS_HEARTBEAT_STALE_SECONDS", "120"))
+    OPS_EMAIL_STALE_SECONDS = float(os.environ.get("OPS_EMAIL_STALE_SECONDS", "300"))
+    WORKER_STUCK_AFTER_SECONDS = float(os.environ.get("WORKER_STUCK_AFTER_SECONDS", "60"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    # Where this deployment's counters start in the shared store, so two deployments (or two
+    # test runs) on one Redis never count each other's requests.
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "komet")
     RATELIMIT_HEADERS_ENABLED = True
+    # Cached HTML regions (komet/caching.py): in Redis when REDIS_URL is set, else in each web
+    # process's memory. Either is correct (keys carry versions); Redis shares the work.
+    CACHE_TYPE = os.environ.get("CACHE_TYPE") or ("RedisCache" if REDIS_URL else "SimpleCache")
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL") or REDIS_URL
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX") or f"{RATELIMIT_KEY_PREFIX}:cache:"
+    # Logging in must not depend on the counters' store: when Redis is unreachable the same
+    # limits count in this process's memory (logged), and any other limiter error is logged
+    # and swallowed. Short timeouts keep a black-holed Redis from holding a request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    # Per client address, on log in and Forgot password.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Failed logins per email, from any address: high enough that nobody can lock a person
+    # out by typing their email wrong on purpose, low enough to stop a slow distributed guess.
+    LOGIN_EMAIL_RATE_LIMIT = os.environ.get("LOGIN_EMAIL_RATE_LIMIT", "50 per hour")
+    # Register Here on a public invite page: per address, and per link from every address
+    # together (a burst from many addresses at one seller's link still stops).
+    INVITE_REQUEST_RATE_LIMIT = os.environ.get("INVITE_REQUEST_RATE_LIMIT", "5 per hour")
+    INVITE_LINK_RATE_LIMIT = os.environ.get("INVITE_LINK_RATE_LIMIT", "100 per hour")
 
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(60 * 60)))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Strict-Transport-Security max-age; 0 sends none (production sends a year).
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # Text responses are compressed here (brotli, else gzip). Set COMPRESS_RESPONSES=0 when a
+    # proxy in front of the app compresses instead. Streamed responses (the readers' CSV) are
+    # compressed chunk by chunk and still stream; bodies under COMPRESS_MIN_SIZE bytes are left alone.
+    COMPRESS_RESPONSES = _bool("COMPRESS_RESPONSES", True)
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "image/svg+xml", "text/csv", "text/plain"]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br", "deflate"]
 
     HTMX_URL = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
     HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
@@ -68,13 +131,25 @@ class Config:
     TRIX_JS_SRI = "sha384-UsDaBNsdnI8hVdQyRPuasp/2As91FukgtAiycYWLaA/EOAVzWCV4hQ7anmShqFoL"
     TRIX_CSS_URL = "https://cdn.jsdelivr.net/npm/trix@2.1.19/dist/trix.css"
     TRIX_CSS_SRI = "sha384-oAhj/VjSAPg5z2AnFhyneewQ4UryiDlQ/9ad+mL4XWBj7N1oG6QplSzVzcddlmPA"
+    # The same files, served by the app (static/vendor), for when the CDN copy did not load.
+    CDN_FALLBACKS = {
+        HTMX_URL: ("vendor/htmx-2.0.11.min.js", "htmx"),
+        TRIX_JS_URL: ("vendor/trix-2.1.19.umd.min.js", "Trix"),
+        TRIX_CSS_URL: ("vendor/trix-2.1.19.css", None),
+    }
     MAX_IMAGE_BYTES = int(os.environ.get("MAX_IMAGE_BYTES", str(5 * 1024 * 1024)))
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # bigger requests are refused before they are read
 
     # The dev mailbox reads what the local SMTP sink stored; only development turns it on.
     DEVMAIL_ENABLED = False
     DEVMAIL_DIR = os.environ.get("DEVMAIL_DIR", str(BASE_DIR / "instance" / "devmail"))
+    # "json": one JSON object per log line (request id included); "text": the plain format.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
+    # E-commerce users: how long an activation or confirm-link email works, and the CSV import's size.
+    ACTIVATION_MAX_AGE = int(os.environ.get("ACTIVATION_MAX_AGE", str(7 * 24 * 60 * 60)))
+    USER_IMPORT_MAX_ROWS = int(os.environ.get("USER_IMPORT_MAX_ROWS", "5000"))
 
 
 class DevelopmentConfig(Config):
@@ -86,12 +161,16 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     BROKER_URL = os.environ.get("TEST_BROKER_URL", "stub://")
     RATELIMIT_STORAGE_URI = "memory://"
+    CACHE_TYPE = "SimpleCache"  # really caches, so the tests see that nothing stale is served
     SECRET_KEY = "testing-secret"
     BASE_URL = "http://komet.test"
 
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 60 * 60)))
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     @classmethod
     def check(cls):

@@ -4,7 +4,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from komet.extensions import db
-from komet.models import Company, Customer, CustomerUser, Membership, Product, Role, User
+from komet.models import Company, Customer, CustomerUser, EcommerceUser, LinkStatus, Membership, Product, Role, User
 
 DEMO_PASSWORD = "komet-demo-2026"
 
@@ -80,7 +80,8 @@ def load_demo_data():
         user = _user(email, name)
         for slug, customer_name in links:
             customer = customers[slug, customer_name]
-            _get_or_add(CustomerUser, {"is_active": True, "company_id": customer.company_id},
-                        user_id=user.id, customer_id=customer.id)
+            _get_or_add(EcommerceUser, {"name": name, "username": email.split("@")[0], "status": LinkStatus.ACTIVE},
+                        user_id=user.id, company_id=customer.company_id)
+            _get_or_add(CustomerUser, {"company_id": customer.company_id}, user_id=user.id, customer_id=customer.id)
     db.session.commit()
     return companies

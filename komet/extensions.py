@@ -1,4 +1,6 @@
 """Extension objects, bound to an app in `create_app` with `init_app`."""
+from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -17,9 +19,11 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+compress = Compress()
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(get_remote_address, default_limits=[])
+cache = Cache()  # through komet.caching only: versioned keys, and never an error when the store is away

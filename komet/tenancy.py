@@ -6,14 +6,16 @@ it is re-checked against the database on every request, so a removed link takes 
 at once.
 """
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import abort, g, session
 from flask_login import current_user
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from komet.extensions import db
-from komet.models import Company, Customer, CustomerUser, Membership, Role, User
+from komet.clock import utcnow
+from komet.models import Company, Customer, CustomerUser, EcommerceUser, LinkStatus, Membership, Role, User
 
 SESSION_KEY = "workspace"
 
@@ -36,15 +38,21 @@ class Workspace:
         return f"{self.company.name} — {self.customer.name}"
 
 
+# A customer link opens a workspace only while the login's link to that company is Active:
+# Pending (not yet activated or confirmed) and Disabled (by the seller) links do not.
+_ACTIVE_ACCOUNT = and_(EcommerceUser.user_id == CustomerUser.user_id, EcommerceUser.company_id == CustomerUser.company_id,
+                       EcommerceUser.status == LinkStatus.ACTIVE)
+
+
 def workspaces_for(user):
     """Every workspace open to `user`, staff ones first, each list by company name."""
     memberships = db.session.scalars(
         select(Membership).options(joinedload(Membership.company)).where(Membership.user_id == user.id)
     ).all()
     links = db.session.scalars(
-        select(CustomerUser)
+        select(CustomerUser).join(EcommerceUser, _ACTIVE_ACCOUNT)
         .options(joinedload(CustomerUser.company), joinedload(CustomerUser.customer))
-        .where(CustomerUser.user_id == user.id, CustomerUser.is_active.is_(True))
+        .where(CustomerUser.user_id == user.id)
     ).all()
     staff = [Workspace(f"staff-{m.id}", m.company, role=m.role) for m in memberships]
     buyer = [Workspace(f"buyer-{c.id}", c.company, customer=c.customer) for c in links]
@@ -52,39 +60,92 @@ def workspaces_for(user):
     return sorted(staff, key=by_name) + sorted(buyer, key=by_name)
 
 
-# The user and the workspace named in the session, in one query (every request runs it).
-# Outer joins: a user whose link or membership was removed still loads, with no workspace.
+@dataclass(frozen=True, slots=True)
+class SessionUser:
+    """The logged-in person as every request knows them: plain values, no ORM row.
+
+    Code that changes the login loads its `users` row (`komet.accounts.passwords.login_row`).
+    """
+    id: int
+    email: str
+    name: str
+    session_token: str
+    is_active: bool
+    is_operator: bool
+    reads_version: int  # keys the user's cached shop messages (komet.caching)
+
+    # Flask-Login
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self):
+        return f"{self.id}:{self.session_token}"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCompany:
+    id: int
+    name: str
+    slug: str
+    timezone: str
+    created_at: datetime
+    messages_version: int  # these two key the cached shop messages and history (komet.caching)
+    history_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCustomer:
+    id: int
+    name: str
+
+
+# The user and the workspace named in the session, in one query of plain columns (every
+# request runs it; hydrating ORM entities cost more than the query). Outer joins: a user
+# whose link or membership was removed still loads, with no workspace.
+_USER_COLUMNS = (User.id, User.email, User.name, User.session_token, User.is_active, User.is_operator,
+                 User.reads_version)
+_COMPANY_COLUMNS = (Company.id, Company.name, Company.slug, Company.timezone, Company.created_at,
+                    Company.messages_version, Company.history_version)
 _BUYER_SESSION = (
-    select(User, CustomerUser, Company, Customer).select_from(User)
-    .outerjoin(CustomerUser, and_(CustomerUser.id == bindparam("workspace_id"), CustomerUser.user_id == User.id,
-                                  CustomerUser.is_active.is_(True)))
+    select(*_USER_COLUMNS, EcommerceUser.id, *_COMPANY_COLUMNS, Customer.id, Customer.name).select_from(User)
+    .outerjoin(CustomerUser, and_(CustomerUser.id == bindparam("workspace_id"), CustomerUser.user_id == User.id))
+    .outerjoin(EcommerceUser, _ACTIVE_ACCOUNT)
     .outerjoin(Company, Company.id == CustomerUser.company_id)
     .outerjoin(Customer, Customer.id == CustomerUser.customer_id)
     .where(User.id == bindparam("user_id"))
 )
 _STAFF_SESSION = (
-    select(User, Membership, Company).select_from(User)
+    select(*_USER_COLUMNS, Membership.role, *_COMPANY_COLUMNS).select_from(User)
     .outerjoin(Membership, and_(Membership.id == bindparam("workspace_id"), Membership.user_id == User.id))
     .outerjoin(Company, Company.id == Membership.company_id)
     .where(User.id == bindparam("user_id"))
 )
-_USER = select(User).where(User.id == bindparam("user_id"))
+_USER = select(*_USER_COLUMNS).where(User.id == bindparam("user_id"))
+_USER_WIDTH, _COMPANY_WIDTH = len(_USER_COLUMNS), len(_COMPANY_COLUMNS)
 
 
 def load_session(user_id, key):
-    """(user, workspace) for a session: the workspace is None if `key` is not (or no longer) theirs."""
+    """(user, workspace) for a session: the workspace is None if `key` is not (or no longer) theirs.
+
+    The user is a `SessionUser`, None if there is no such login.
+    """
     kind, _, raw_id = (key or "").partition("-")
     statement = {"buyer": _BUYER_SESSION, "staff": _STAFF_SESSION}.get(kind) if raw_id.isdigit() else None
-    if statement is None:
-        return db.session.scalar(_USER, {"user_id": user_id}), None
-    row = db.session.execute(statement, {"user_id": user_id, "workspace_id": int(raw_id)}).first()
+    params = {"user_id": user_id} if statement is None else {"user_id": user_id, "workspace_id": int(raw_id)}
+    # Core execution on the session's connection: plain rows, without the ORM's execution layer.
+    row = db.session.connection().execute(statement if statement is not None else _USER, params).first()
     if row is None:
         return None, None
+    user = SessionUser(*row[:_USER_WIDTH])
+    if statement is None:
+        return user, None
+    opened, company = row[_USER_WIDTH], row[_USER_WIDTH + 1:_USER_WIDTH + 1 + _COMPANY_WIDTH]
+    if opened is None:  # no such link (or not an Active one), no such membership
+        return user, None
+    company = SessionCompany(*company)
     if kind == "buyer":
-        user, link, company, customer = row
-        return user, link and Workspace(key, company, customer=customer)
-    user, membership, company = row
-    return user, membership and Workspace(key, company, role=membership.role)
+        return user, Workspace(key, company, customer=SessionCustomer(*row[-2:]))
+    return user, Workspace(key, company, role=opened)
 
 
 def current_workspace():
@@ -98,6 +159,12 @@ def current_workspace():
 def choose_workspace(workspace):
     session[SESSION_KEY] = workspace.key
     g.workspace = workspace
+    if not workspace.is_staff:  # Setup > Users shows when each buyer last signed in to the shop
+        db.session.execute(update(EcommerceUser)
+                           .where(EcommerceUser.company_id == workspace.company.id,
+                                  EcommerceUser.user_id == current_user.id)
+                           .values(last_sign_in_at=utcnow()))
+        db.session.commit()
 
 
 def current_company():

@@ -13,11 +13,10 @@ TMP = Path(tempfile.mkdtemp(prefix="komet-test-"))
 os.environ.setdefault("TEST_DATABASE_URL", f"sqlite:///{TMP / 'test.db'}")
 os.environ["TEST_BROKER_URL"] = "stub://"
 
-# The broker is set before anything imports an actor module.
+# The broker is set (and so the actors declared on it) before the app is built.
 from workers.broker import setup_broker  # noqa: E402
 
 setup_broker("stub://")
-import workers.emails  # noqa: E402,F401  (declares the emails queue on the stub broker)
 
 import dramatiq  # noqa: E402
 import flask_migrate  # noqa: E402
@@ -27,7 +26,7 @@ from itsdangerous import URLSafeTimedSerializer  # noqa: E402
 from sqlalchemy import event, text  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
-from komet import create_app  # noqa: E402
+from komet import caching, create_app  # noqa: E402
 from komet.extensions import db, limiter  # noqa: E402
 from tests.factories import Factory  # noqa: E402
 from tests.mailsink import SinkServer  # noqa: E402
@@ -102,6 +101,7 @@ def _clean_state(request, smtp_sink):
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
         limiter.reset()
+        caching.clear()  # ids restart with the tables: no entry may outlive its test
     dramatiq.get_broker().flush_all()
     smtp_sink.clear()
 
@@ -111,13 +111,7 @@ def stack(app, smtp_sink):
     """web (gunicorn) and worker (dramatiq) as real processes, on the test database."""
     from tests.stack import Stack
 
-    running = Stack(app.config["SQLALCHEMY_DATABASE_URI"], smtp_sink.port, smtp_sink.path, TMP)
-    try:
-        running.start_web()
-        running.start_worker()
-        yield running
-    finally:
-        running.stop()
+    yield from Stack.web_and_worker(app, smtp_sink, TMP)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ the test database, a real Redis broker and the tests' SMTP sink, configured only
 environment variables, as in production.
 """
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,14 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.mailsink import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _redis_answers(url):
@@ -33,7 +30,7 @@ def _redis_answers(url):
 
 
 class Stack:
-    def __init__(self, database_url, smtp_port, maildir, workdir):
+    def __init__(self, database_url, smtp_port, maildir, workdir, **env):
         self.workdir = Path(workdir)
         self.processes = {}
         self.redis = None
@@ -43,6 +40,11 @@ class Stack:
         self.redis_url = redis_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Its own namespace in the shared Redis, for the broker's queues and the rate limiter's
+        # counters: a stack never takes another stack's messages, and never starts with another
+        # run's requests already counted against 127.0.0.1 (an hour-long Register Here limit
+        # once refused a later run's visitor).
+        self.namespace = f"komet-test-{os.getpid()}-{secrets.token_hex(4)}"
         self.env = {
             **os.environ,
             "KOMET_CONFIG": "development",
@@ -50,14 +52,15 @@ class Stack:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "BROKER_URL": redis_url,
-            # Its own namespace: a test run never takes another run's messages.
-            "BROKER_NAMESPACE": f"komet-test-{os.getpid()}",
+            "BROKER_NAMESPACE": self.namespace,
+            "RATELIMIT_KEY_PREFIX": self.namespace,
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(smtp_port),
             "DEVMAIL_DIR": str(maildir),
             "BASE_URL": self.url,
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "PYTHONUNBUFFERED": "1",
+            **env,
         }
 
     def _start_embedded_redis(self):
@@ -74,6 +77,32 @@ class Stack:
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
+    def __enter__(self):
+        """The whole product: web, one worker and one scheduler; stopped on leaving."""
+        try:
+            self.start_web()
+            self.start_worker()
+            self.start_scheduler()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @classmethod
+    def web_and_worker(cls, app, smtp_sink, workdir):
+        """A fixture's body: web and one worker on `app`'s database and the SMTP sink, stopped
+        when the fixture ends (no scheduler: tests that want one start it)."""
+        running = cls(app.config["SQLALCHEMY_DATABASE_URI"], smtp_sink.port, smtp_sink.path, workdir)
+        try:
+            running.start_web()
+            running.start_worker()
+            yield running
+        finally:
+            running.stop()
+
     def start_web(self):
         self._spawn("web", [str(BIN / "gunicorn"), "--no-control-socket", "--bind", f"127.0.0.1:{self.port}",
                             "--workers", "1", "--threads", "4", "wsgi:app"])
@@ -83,13 +112,16 @@ class Stack:
         self._spawn("worker", [str(BIN / "dramatiq"), "workers.worker", "--processes", "1", "--threads", "1"])
         self.wait_worker_ready()
 
-    def wait_worker_ready(self, timeout=30):
+    def start_scheduler(self, name="scheduler"):
+        self._spawn(name, [sys.executable, "-m", "workers.scheduler"])
+
+    def wait_worker_ready(self, timeout=30, name="worker"):
         deadline = time.monotonic() + timeout
-        log = self.workdir / "worker.log"
+        log = self.workdir / f"{name}.log"
         while time.monotonic() < deadline:
             if log.exists() and b"Worker process is ready for action" in log.read_bytes()[-20000:]:
                 return
-            if self.processes["worker"].poll() is not None:
+            if self.processes[name].poll() is not None:
                 raise RuntimeError(f"the worker exited:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
         raise RuntimeError(f"the worker did not start:\n{log.read_text()[-3000:]}")

@@ -1,8 +1,16 @@
-"""Broker set-up. Runs before any actor module is imported: actors bind to the broker
-that is current when they are declared."""
+"""Broker set-up, and the one place that declares the actors.
+
+Actors bind to the broker that is current when they are declared, so `setup_broker` sets
+the broker first and then imports the actor modules. Producers in komet/ name an actor
+through the broker (`get_broker().get_actor(name)`) and never import workers/.
+"""
+import importlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+ACTOR_MODULES = ("workers.emails", "workers.imports")
 _current = {}
 
 
@@ -18,7 +26,10 @@ def make_broker(url, namespace="komet"):
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        return RabbitmqBroker(url=url, connection_attempts=1, socket_timeout=5)
+        # dramatiq 2 refuses pika keyword parameters next to a URL; pika reads them from its query.
+        parts = urlsplit(url)
+        query = {"connection_attempts": "1", "socket_timeout": "5", **dict(parse_qsl(parts.query))}
+        return RabbitmqBroker(url=urlunsplit(parts._replace(query=urlencode(query))))
     raise RuntimeError(f"BROKER_URL must be redis://, amqp:// or stub://, not {url!r}")
 
 
@@ -32,4 +43,6 @@ def setup_broker(url, namespace="komet"):
     broker = make_broker(url, namespace)
     dramatiq.set_broker(broker)
     _current.update(key=key, broker=broker)
+    for module in ACTOR_MODULES:
+        importlib.import_module(module)
     return broker

@@ -57,6 +57,9 @@ def _secret_key():
     return path.read_text().strip()
 
 
+DEV_OPERATOR = "operator@komet.example"  # the platform operator `make run` creates
+
+
 def stack_env():
     INSTANCE.mkdir(exist_ok=True)
     env = dict(os.environ)
@@ -85,6 +88,10 @@ def up():
     flask = [str(BIN / "flask"), "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
     subprocess.run([*flask, "seed-demo"], env=env, cwd=ROOT, check=True)
+    from komet.demo import DEMO_PASSWORD
+
+    subprocess.run([*flask, "operator", "create", DEV_OPERATOR, "--password", DEMO_PASSWORD], env=env, cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
     redis_note = (f"embedded redis-server on {env['EMBEDDED_REDIS_PORT']}" if env["EMBEDDED_REDIS_PORT"]
                   else f"Redis at {env['REDIS_URL']}")
     print(f"\nStarting: web on {env['WEB_PORT']}, SMTP sink on {env['MAIL_PORT']}, {redis_note}, "
@@ -124,7 +131,9 @@ def ready():
 
     _wait_for("127.0.0.1", int(os.environ["WEB_PORT"]), "the web process", seconds=60)
     url = os.environ["BASE_URL"]
-    lines = [f"Komet is running at {url}/login", f"Dev mailbox: {url}/dev/mail", "",
+    lines = [f"Komet is running at {url}/login", f"Dev mailbox: {url}/dev/mail",
+             f"Operator page: {url}/operator/ (log in as {DEV_OPERATOR})",
+             f"Metrics: {url}/metrics (web), health: {url}/healthz and {url}/readyz", "",
              f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {email:<30} {who}" for email, who in DEMO_LOGINS]
     print("\n".join(lines), flush=True)

@@ -1,10 +1,13 @@
 """Email actors: they take an outbox row id and are safe to run twice."""
 import dramatiq
 
-from komet import outbox
+from komet.mail import outbox
 
 
-@dramatiq.actor(queue_name="emails", max_retries=6, min_backoff=5_000, max_backoff=300_000,
-                time_limit=120_000)
+# SMTP failures are not retried here: deliver() records them and the scheduler's re-drive
+# tries again with backoff (one driver, one budget; see komet/mail/outbox.py). These few
+# retries are for the worker's own trouble, e.g. the database briefly away.
+@dramatiq.actor(actor_name=outbox.SEND_EMAIL_ACTOR, queue_name="emails", max_retries=3,
+                min_backoff=5_000, max_backoff=60_000, time_limit=120_000)
 def send_email(email_id):
     outbox.deliver(email_id)

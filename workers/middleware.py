@@ -1,7 +1,14 @@
-"""Gives every message a Flask app context, as a request gets one."""
+"""Worker middleware: an app context per message, as a request gets one; the heartbeat."""
+import logging
+import os
 import threading
+import time
 
 from dramatiq import Middleware
+
+from komet.ops import heartbeats
+
+log = logging.getLogger("komet.worker")
 
 
 class AppContextMiddleware(Middleware):
@@ -22,3 +29,65 @@ class AppContextMiddleware(Middleware):
 
     def after_skip_message(self, broker, message):
         self.after_process_message(broker, message)
+
+
+class HeartbeatMiddleware(Middleware):
+    """Beats for the worker process every WORKER_HEARTBEAT_SECONDS while it is working.
+
+    A thread of its own beats, so an idle worker (nothing queued) still shows alive; it skips
+    the beat while any message has been in hand longer than WORKER_STUCK_AFTER_SECONDS, so a
+    worker thread wedged in a send shows as stuck although the process is up.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self._started = {}  # message id -> monotonic time its processing began
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._processed = 0
+
+    def before_process_message(self, broker, message):
+        with self._lock:
+            self._started[message.message_id] = time.monotonic()
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        with self._lock:
+            self._started.pop(message.message_id, None)
+            self._processed += 1
+
+    def after_skip_message(self, broker, message):
+        self.after_process_message(broker, message)
+
+    def after_worker_boot(self, broker, worker):
+        self._stop.clear()
+        threading.Thread(target=self._run, name="komet-heartbeat", daemon=True).start()
+
+    def before_worker_shutdown(self, broker, worker):
+        self._stop.set()
+
+    def oldest_in_hand(self):
+        """Seconds the longest-running message has been in hand (0 when idle)."""
+        with self._lock:
+            started = min(self._started.values(), default=None)
+        return 0.0 if started is None else time.monotonic() - started
+
+    def beat_once(self):
+        """Beat unless a message is stuck; True when it beat."""
+        oldest = self.oldest_in_hand()
+        if oldest > self.app.config["WORKER_STUCK_AFTER_SECONDS"]:
+            log.warning("no heartbeat: a message has been in hand for %.0fs", oldest)
+            return False
+        with self.app.app_context():
+            with self._lock:
+                in_hand, processed = len(self._started), self._processed
+            heartbeats.beat(heartbeats.WORKER, f"{in_hand} in hand, {processed} processed by pid {os.getpid()}")
+        return True
+
+    def _run(self):
+        interval = self.app.config["WORKER_HEARTBEAT_SECONDS"]
+        while not self._stop.is_set():
+            try:
+                self.beat_once()
+            except Exception:  # the database is away: no beat is the right signal, keep trying
+                log.exception("heartbeat failed")
+            self._stop.wait(interval)

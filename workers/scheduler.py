@@ -9,17 +9,21 @@ import signal
 import sys
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from prometheus_client import Counter, start_http_server
 
-from komet import messages, outbox
+from komet.mail import outbox
+from komet.messages import schedule
+from komet.ops import heartbeats
 
 log = logging.getLogger("komet.scheduler")
 
-# (job, seconds between runs). Interval sweeps, not cron: cron fires twice on fall-back day.
-JOBS = [
-    (outbox.redrive, 30),
-    (messages.publish_due, 30),
-    (messages.expire_due, 30),
-]
+SWEEPS = Counter("komet_scheduler_sweeps_total", "Scheduler sweeps run, by job and outcome (ok, error).",
+                 ["job", "outcome"])
+TRANSITIONS = Counter("komet_scheduler_transitions_total",
+                      "Rows a sweep moved on (emails re-driven, messages started or ended), by job.", ["job"])
+
+# Interval sweeps (SCHEDULER_INTERVAL_SECONDS), not cron: cron fires twice on fall-back day.
+JOBS = [outbox.redrive, schedule.sweep]
 
 
 def _in_app_context(app, job):
@@ -27,9 +31,15 @@ def _in_app_context(app, job):
         with app.app_context():
             try:
                 result = job()
+                SWEEPS.labels(job.__name__, "ok").inc()
+                if isinstance(result, int):
+                    TRANSITIONS.labels(job.__name__).inc(result)
                 if result:
                     log.info("%s: %s", job.__name__, result)
+                # Only a sweep that finished counts: a scheduler whose sweeps all fail is stuck.
+                heartbeats.beat(heartbeats.SCHEDULER, f"{job.__name__}: {result or 'nothing to do'}")
             except Exception:
+                SWEEPS.labels(job.__name__, "error").inc()
                 log.exception("%s failed; it runs again at the next interval", job.__name__)
                 raise
 
@@ -39,19 +49,21 @@ def _in_app_context(app, job):
 
 def build_scheduler(app):
     scheduler = BlockingScheduler(timezone="UTC")
-    for job, seconds in JOBS:
+    seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    for job in JOBS:
         scheduler.add_job(_in_app_context(app, job), "interval", seconds=seconds, id=job.__name__, name=job.__name__,
-                          coalesce=True, max_instances=1, misfire_grace_time=seconds)
+                          coalesce=True, max_instances=1, misfire_grace_time=max(1, int(seconds)))
     return scheduler
 
 
 def main():
     from komet import create_app
 
-    app = create_app()
-    import workers.emails  # noqa: F401  (the re-drive enqueues through the actor)
-
+    app = create_app()  # sets up the broker: the re-drive enqueues through it
     scheduler = build_scheduler(app)
+    port = app.config["SCHEDULER_METRICS_PORT"]
+    if port:
+        start_http_server(port, addr=app.config["SCHEDULER_METRICS_HOST"])  # /metrics on its own port
 
     def stop(signum, frame):
         log.info("scheduler stopping (signal %s)", signum)
@@ -59,7 +71,8 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("scheduler started: %s", ", ".join(f"{j.__name__} every {s}s" for j, s in JOBS))
+    log.info("scheduler started: %s every %ss", ", ".join(j.__name__ for j in JOBS),
+             app.config["SCHEDULER_INTERVAL_SECONDS"])
     scheduler.start()
     return 0
 

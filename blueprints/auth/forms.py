@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from komet.accounts import password_problem
+from komet.accounts.passwords import password_problem
 
 
 class LoginForm(FlaskForm):

@@ -1,16 +1,12 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from komet import customers
 from komet.clock import utcnow
-from komet.forms import LocalDateTimeField
+from komet.messages.admin import audience_customers
 from komet.models import MessageType
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from komet.web.forms import IdListField, LocalDateTimeField
 
 
 class MessageForm(FlaskForm):
@@ -24,7 +20,8 @@ class MessageForm(FlaskForm):
                       validators=[DataRequired("Choose Pop-up or Window.")])
     audience = RadioField("Audience", choices=[("all", "All customers"), ("chosen", "Chosen customers")],
                           default="all")
-    customers = MultiCheckboxField("Customers", coerce=int, validate_choice=False)
+    customers = IdListField("Customers")
+    chosen = ()  # the chosen customers as the picker shows them (message_form sets them)
 
     def validate_publish_on(self, field):
         if not self.publish_now.data and field.data is None and not field.errors:
@@ -35,21 +32,26 @@ class MessageForm(FlaskForm):
         if field.data is not None and start is not None and field.data <= start:
             raise ValidationError("Expires On must be after Publish On.")
 
-    def validate_customers(self, field):
-        if self.audience.data == "chosen" and not field.data:
+    def validate_audience(self, field):
+        # Ids that are not this company's customers were dropped (message_form): if that leaves
+        # none, the message would reach nobody.
+        if field.data == "chosen" and not self.customers.data:
             raise ValidationError("Choose at least one customer, or send it to all customers.")
 
 
-def message_form(message=None, customer_choices=(), prefix=""):
-    """The form, filled from `message` on GET (from the request on POST), with this company's customers."""
-    data = None
+def message_form(message=None, prefix=""):
+    """The form, filled from `message` on GET (from the request on POST), with its chosen
+    customers: only those, never the company's whole list."""
     if message is not None:
-        from komet.message_admin import chosen_customer_ids
-
-        data = {"title": message.title, "content": message.content_html, "publish_on": message.publish_on,
-                "expires_on": message.expires_on, "type": message.type.value,
-                "audience": "all" if message.for_all_customers else "chosen",
-                "customers": chosen_customer_ids(message)}
-    form = MessageForm(data=data, prefix=prefix)
-    form.customers.choices = list(customer_choices)
+        chosen = audience_customers(message)
+        form = MessageForm(prefix=prefix, data={
+            "title": message.title, "content": message.content_html, "publish_on": message.publish_on,
+            "expires_on": message.expires_on, "type": message.type.value,
+            "audience": "all" if message.for_all_customers else "chosen", "customers": [c.id for c in chosen]})
+    else:
+        form = MessageForm(prefix=prefix)
+        # Ids sent that are not this company's customers go here, in one query bounded by the ids sent.
+        chosen = customers.by_ids(form.customers.data or ())
+        form.customers.data = [c.id for c in chosen]
+    form.chosen = chosen
     return form

@@ -1,14 +1,21 @@
-from flask import Response, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+import hashlib
 
-from blueprints.messages import bp
+from flask import (Response, flash, make_response, redirect, render_template, request, stream_with_context,
+                   url_for)
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from blueprints.messages import HistoryRows, bp
 from blueprints.messages.forms import message_form
-from komet import htmx, images, message_admin
-from komet.messages import Shown, overlapping_window
-from komet.models import Message, MessageImage
+from komet import caching
+from komet.clock import utcnow
+from komet.messages import admin, content, readers as reads
+from komet.models import Message
 from komet.permissions import Permission
-from komet.security import requires
 from komet.tenancy import current_company, get_or_404
+from komet.web import htmx
+from komet.web.security import requires
 
 MANAGE = Permission.MANAGE_MESSAGES
 
@@ -16,30 +23,45 @@ MANAGE = Permission.MANAGE_MESSAGES
 def _form(message=None):
     # A prefix per message: several rows can be in edit mode without sharing element ids.
     prefix = f"m{message.id}" if message else ""
-    return message_form(message if request.method == "GET" else None, message_admin.customer_choices(), prefix)
-
-
-def _overlap_notice(message):
-    other = overlapping_window(message)
-    if other is None:
-        return None
-    return (f"“{other.title}” is also a Window during this period and starts first: it shows as the window, "
-            f"and “{message.title}” shows as a pop-up while both run.")
+    return message_form(message if request.method == "GET" else None, prefix)
 
 
 def _row(message, notice=None):
-    response = make_response(render_template("messages/_message_row.html", message=message))
+    response = make_response(render_template("messages/_message_row.html", message=message,
+                                             audience_size=reads.audience_of(message)))
     if notice:
         htmx.trigger(response, "komet:notice", notice)
     return response
+
+
+def _to_history(text=None, category="success"):
+    if text:
+        flash(text, category)
+    return redirect(url_for("messages.history"), code=303)
+
+
+def _history_table(q, page_number):
+    """Message History's table, cached under the company's history version (komet.caching)
+    until a row's status next changes; only this session's form token is added each time."""
+    company = current_company()
+    search = hashlib.sha256(q.encode()).hexdigest()[:16]
+    key = f"history:{caching.company_key(company)}:{company.history_version}:{company.timezone}:{page_number}:{search}"
+    table = caching.get(key)
+    if table is None:
+        now = utcnow()
+        page = admin.history_page(q, page_number)
+        kit = HistoryRows(now, csrf_token=HistoryRows.CSRF_PLACEHOLDER)
+        html = render_template("messages/_history_table.html", page=page, q=q, kit=kit)
+        table = caching.put(key, admin.history_until(page.items, now), html=html)
+    return Markup(table["html"].replace(HistoryRows.CSRF_PLACEHOLDER, generate_csrf()))
 
 
 @bp.get("/")
 @requires(MANAGE)
 def history():
     q = request.args.get("q", "")
-    page = message_admin.history_page(q, request.args.get("page", 1, type=int))
-    return htmx.render("messages/history.html", "messages/_history_table.html", page=page, q=q)
+    table = _history_table(q, request.args.get("page", 1, type=int))
+    return table if htmx.is_htmx() else render_template("messages/history.html", history_table=table, q=q)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -48,11 +70,10 @@ def new():
     form = _form()
     if not form.validate_on_submit():
         return render_template("messages/new.html", form=form), 422 if form.is_submitted() else 200
-    message = message_admin.save_message(Message(), form, current_user.id)
-    flash(f"Message “{message.title}” saved.", "success")
-    if notice := _overlap_notice(message):
+    message = admin.save_message(Message(), form, current_user.id)
+    if notice := admin.overlap_notice(message):
         flash(notice, "warning")
-    return redirect(url_for("messages.history"), code=303)
+    return _to_history(f"Message “{message.title}” saved.")
 
 
 @bp.get("/<int:message_id>")
@@ -75,28 +96,26 @@ def update(message_id):
     form = _form(message)
     if not form.validate_on_submit():
         return htmx.render("messages/edit.html", "messages/_edit_row.html", status=422, message=message, form=form)
-    message_admin.save_message(message, form, current_user.id)
+    admin.save_message(message, form, current_user.id)
     if htmx.is_htmx():
-        return _row(message, _overlap_notice(message))
-    flash(f"Message “{message.title}” saved.", "success")
-    return redirect(url_for("messages.history"), code=303)
+        return _row(message, admin.overlap_notice(message))
+    return _to_history(f"Message “{message.title}” saved.")
 
 
 @bp.post("/<int:message_id>/delete")
 @requires(MANAGE)
 def delete(message_id):
     message = get_or_404(Message, message_id)
-    message_admin.delete_message(message)
+    admin.delete_message(message)
     if htmx.is_htmx():
-        return ""  # hx-swap="outerHTML" on the row removes it
-    flash(f"Message “{message.title}” deleted.", "success")
-    return redirect(url_for("messages.history"), code=303)
+        return ""  # the row's hx-swap="outerHTML" removes it
+    return _to_history(f"Message “{message.title}” deleted.")
 
 
 @bp.post("/<int:message_id>/copy")
 @requires(MANAGE)
 def copy(message_id):
-    copied = message_admin.copy_message(get_or_404(Message, message_id), current_user.id)
+    copied = admin.copy_message(get_or_404(Message, message_id), current_user.id)
     flash("A copy was made as a draft. Change what you need and save.", "success")
     return htmx.redirect(url_for("messages.edit", message_id=copied.id))
 
@@ -105,23 +124,28 @@ def copy(message_id):
 @requires(MANAGE)
 def publish(message_id):
     message = get_or_404(Message, message_id)
-    message_admin.publish(message)
-    return _row(message, _overlap_notice(message)) if htmx.is_htmx() else redirect(url_for("messages.history"), 303)
+    admin.publish(message)
+    return _row(message, admin.overlap_notice(message)) if htmx.is_htmx() else _to_history()
 
 
 @bp.get("/<int:message_id>/readers")
 @requires(MANAGE)
 def readers(message_id):
     message = get_or_404(Message, message_id)
-    return render_template("messages/readers.html", message=message, readers=message_admin.readers(message))
+    page = reads.readers_page(message, request.args.get("page", 1, type=int))
+    if htmx.is_htmx():  # the pager swaps the table alone: no chart to draw
+        return render_template("messages/_reads_table.html", message=message, page=page)
+    audience = reads.audience_of(message)
+    chart = reads.reads_chart(message, audience, utcnow(), current_company().timezone)
+    return render_template("messages/readers.html", message=message, page=page, audience=audience, chart=chart)
 
 
 @bp.get("/<int:message_id>/readers.csv")
 @requires(MANAGE)
 def readers_csv(message_id):
     message = get_or_404(Message, message_id)
-    body = message_admin.readers_csv(message, current_company().timezone)
-    return Response(body, mimetype="text/csv", headers={
+    rows = reads.readers_csv(message, current_company().timezone)
+    return Response(stream_with_context(rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="message-{message.id}-readers.csv"'})
 
 
@@ -129,22 +153,15 @@ def readers_csv(message_id):
 @requires(MANAGE)
 def preview(message_id):
     message = get_or_404(Message, message_id)
-    shown = Shown(message, as_window=message.type.value == "window", read=False)
-    return render_template("messages/preview.html", message=message, item=shown, preview=True)
+    item, window = admin.preview(message)
+    return render_template("messages/preview.html", message=message, item=item, window=window, preview=True)
 
 
 @bp.post("/images")
 @requires(MANAGE)
 def upload_image():
     try:
-        image = images.store_upload(request.files.get("image"), current_company().id)
-    except images.ImageRefused as refused:
+        image = content.store_upload(request.files.get("image"), current_company().id)
+    except content.ImageRefused as refused:
         return {"error": str(refused)}, 422
-    return {"url": url_for("messages.image", image_id=image.id)}, 201
-
-
-@bp.get("/images/<int:image_id>")
-@login_required
-def image(image_id):
-    """Staff and buyers of the company that owns the image (a buyer sees it inside a message)."""
-    return images.response_for(get_or_404(MessageImage, image_id))
+    return {"url": url_for("shop.message_image", image_id=image.id)}, 201

@@ -1,13 +1,14 @@
 from flask import redirect, render_template, request, url_for
 
 from blueprints.setup import bp
-from komet import directory, htmx, outbox
-from komet.extensions import db
-from komet.forms import EmptyForm
-from komet.models import Email, EmailStatus
+from komet import customers
+from komet.mail import outbox
+from komet.models import Email
 from komet.permissions import Permission
-from komet.security import requires
 from komet.tenancy import get_or_404
+from komet.web import htmx
+from komet.web.forms import EmptyForm, database_id
+from komet.web.security import requires
 
 
 @bp.get("/")
@@ -22,34 +23,43 @@ def settings():
     return render_template("setup/settings.html")
 
 
-@bp.get("/users")
-@requires(Permission.MANAGE_ECOMMERCE_USERS)
-def users():
-    page = directory.ecommerce_users_page(request.args.get("page", 1, type=int))
-    return htmx.render("setup/users.html", "setup/_users_table.html", page=page)
+@bp.get("/customers/search")
+@requires(Permission.VIEW_SETUP)
+def customer_search():
+    """The customer picker's results (templates/_picker.html): a few matches, never the whole list.
+
+    The picker sends its chosen boxes along under the field's name: those are not offered again."""
+    name = request.args.get("name", "customers")
+    found = customers.search(request.args.get("q", ""), _ids(request.args.getlist(name)))
+    return render_template("_picker_results.html", customers=found, name=name, q=request.args.get("q", ""))
+
+
+def _ids(values):
+    try:
+        return [database_id(v) for v in values]
+    except ValueError:
+        return []  # a hand-made query string: offer every match rather than fail
 
 
 @bp.get("/emails")
 @requires(Permission.VIEW_EMAILS)
 def emails():
-    page = directory.emails_page(request.args.get("page", 1, type=int))
-    return htmx.render("setup/emails.html", "setup/_emails_table.html", page=page, form=EmptyForm())
+    page = outbox.emails_page(request.args.get("page", 1, type=int))
+    return htmx.render("setup/emails.html", "setup/_emails_table.html", page=page)
 
 
 @bp.get("/emails/<int:email_id>")
 @requires(Permission.VIEW_EMAILS)
 def email_detail(email_id):
-    email = get_or_404(Email, email_id)
-    return render_template("setup/email_detail.html", email=email, form=EmptyForm())
+    return render_template("setup/email_detail.html", email=get_or_404(Email, email_id))
 
 
 @bp.post("/emails/<int:email_id>/retry")
 @requires(Permission.VIEW_EMAILS)
 def retry_email(email_id):
     email = get_or_404(Email, email_id)
-    if email.status == EmailStatus.FAILED and EmptyForm().validate_on_submit():
+    if EmptyForm().validate_on_submit():
         outbox.retry(email)
-        db.session.commit()
     if htmx.is_htmx():
-        return render_template("setup/_email_row.html", email=email, form=EmptyForm())
+        return render_template("setup/_email_row.html", email=email)
     return redirect(url_for("setup.email_detail", email_id=email.id), code=303)

@@ -4,12 +4,17 @@ from komet.models.accounts import (  # noqa: F401
     Company,
     Customer,
     CustomerUser,
+    EcommerceUser,
+    LinkStatus,
     Membership,
     Role,
     User,
     normalize_email,
+    normalize_username,
 )
+from komet.models.audit import AuditEvent  # noqa: F401
 from komet.models.catalog import Product  # noqa: F401
+from komet.models.imports import ImportStatus, UserImport  # noqa: F401
 from komet.models.mail import Email, EmailStatus  # noqa: F401
 from komet.models.messages import (  # noqa: F401
     Message,
@@ -20,3 +25,5 @@ from komet.models.messages import (  # noqa: F401
     MessageStatus,
     MessageType,
 )
+from komet.models.invites import AccessRequest, InviteLink, RequestStatus  # noqa: F401
+from komet.models.ops import Heartbeat  # noqa: F401,E402

@@ -3,7 +3,7 @@ import enum
 from datetime import datetime
 import secrets
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -33,6 +33,10 @@ class Company(db.Model):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Cache versions (komet/caching.py): bumped in the transaction of any change to what the
+    # company's buyers are shown, and of any change to what Message History shows.
+    messages_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    history_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 def normalize_email(email):
@@ -51,11 +55,12 @@ class User(db.Model):
     # Part of the session id: changing it logs the user out everywhere else.
     session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Runs the platform (the /operator page), apart from any company; set only by the CLI.
+    is_operator: Mapped[bool] = mapped_column(default=False, server_default=false())
     password_changed_at = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    memberships = relationship("Membership", back_populates="user", lazy="raise")
-    customer_links = relationship("CustomerUser", back_populates="user", lazy="raise")
+    # Bumped with every read the user records: keys their cached shop messages (komet/caching.py).
+    reads_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)  # werkzeug default: scrypt
@@ -84,7 +89,6 @@ class Membership(db.Model):
     role: Mapped[Role] = mapped_column(db.Enum(Role, native_enum=False, length=20,
                                                 values_callable=lambda e: [m.value for m in e]))
 
-    user = relationship("User", back_populates="memberships", lazy="raise")
     company = relationship("Company", lazy="raise")
 
 
@@ -95,13 +99,62 @@ class Customer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    # The seller's own reference for the customer (a CSV import may name customers by it).
+    code: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+
+class LinkStatus(enum.StrEnum):
+    PENDING = "pending"  # created; the buyer has not activated or confirmed it yet
+    ACTIVE = "active"
+    DISABLED = "disabled"  # the seller ended this company's access
+
+    @property
+    def label(self):
+        return self.value.title()
+
+
+class EcommerceUser(db.Model):
+    """A login's link to one seller company: what Setup > Users lists as an e-commerce user.
+
+    The login (users row) is global and belongs to the buyer; this row is the company's: its
+    name for the person, their username here, and whether the company lets them in. Their
+    customers of this company are the `customer_users` rows with the same (user, company).
+    """
+
+    __tablename__ = "ecommerce_users"
+    __table_args__ = (UniqueConstraint("company_id", "user_id", name="uq_ecommerce_users_company_id_user_id"),
+                      UniqueConstraint("company_id", "username", name="uq_ecommerce_users_company_id_username"),
+                      # Setup > Users pages through the company's users by name from this index alone.
+                      Index("ix_ecommerce_users_company_id_name", "company_id", "name", "id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # Stored in lower case: unique per company whatever the case it was typed in.
+    username: Mapped[str] = mapped_column(String(254))
+    status: Mapped[LinkStatus] = mapped_column(
+        db.Enum(LinkStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        default=LinkStatus.PENDING)
+    # Changes with every activation email sent, and is cleared when the link is activated:
+    # a token carries its fingerprint, so only the newest unused link works.
+    activation_nonce: Mapped[str | None] = mapped_column(String(32))
+    activation_sent_at = mapped_column(UTCDateTime, nullable=True)
+    activated_at = mapped_column(UTCDateTime, nullable=True)
+    last_sign_in_at = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user = relationship("User", lazy="raise")
     company = relationship("Company", lazy="raise")
 
 
+def normalize_username(username):
+    return (username or "").strip().lower()
+
+
 class CustomerUser(db.Model):
-    """A buyer's login linked to one customer; inactive until the buyer confirms it."""
+    """A buyer's login linked to one customer. It opens a workspace while the login's
+    EcommerceUser row for the same company is Active."""
 
     __tablename__ = "customer_users"
     __table_args__ = (UniqueConstraint("user_id", "customer_id"),)
@@ -110,9 +163,8 @@ class CustomerUser(db.Model):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     # Copied from the customer so tenant filters never need a join.
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
-    is_active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    user = relationship("User", back_populates="customer_links", lazy="raise")
+    user = relationship("User", lazy="raise")
     customer = relationship("Customer", lazy="raise")
     company = relationship("Company", lazy="raise")

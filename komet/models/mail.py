@@ -15,6 +15,7 @@ class EmailStatus(enum.StrEnum):
     SENDING = "sending"  # claimed by a worker (lease in claimed_at)
     SENT = "sent"
     FAILED = "failed"  # gave up after too many attempts; an admin can retry
+    SKIPPED = "skipped"  # nothing to send (a reset asked for an address with no account)
 
 
 class Email(db.Model):

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-VENDOR = ROOT / "tests" / "vendor"
+VENDOR = ROOT / "tests" / "vendor"  # test-only files (axe-core)
+STATIC_VENDOR = ROOT / "static" / "vendor"  # the app's own copies of its CDN files
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# CDN files and the vendored copies the browser gets instead (same bytes: SRI is checked).
+# CDN files and the app's vendored copies the browser gets instead (same bytes: SRI is checked).
 CDN = {
     "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js": ("htmx-2.0.11.min.js", "application/javascript"),
     "https://cdn.jsdelivr.net/npm/trix@2.1.19/dist/trix.umd.min.js": ("trix-2.1.19.umd.min.js", "application/javascript"),
@@ -38,7 +39,17 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
+def stack(app, smtp_sink, tmp_path_factory):
+    """The browser tests' own web and worker processes, stopped once the browser tests are done:
+    later real-process tests (heartbeats, a stopped worker) must see only the processes they
+    start, not a worker left running from here."""
+    from tests.stack import Stack
+
+    yield from Stack.web_and_worker(app, smtp_sink, tmp_path_factory.mktemp("browser-stack"))
+
+
+@pytest.fixture(scope="package")
 def browser_context_args(browser_context_args, stack):
     return {**browser_context_args, "base_url": stack.url, "viewport": {"width": 1280, "height": 800}}
 
@@ -48,26 +59,43 @@ class AxeViolations(list):
         return json.dumps(self, indent=2)
 
 
-# Runs in every document: hands a copy of the page to the test after each load and each
-# htmx swap. It is synchronous in the page, so a quick next click cannot lose a snapshot.
+# Runs in every document: hands a copy of the page to the test after each load and each htmx
+# swap (synchronously, so a quick next click cannot lose a snapshot), and shortly after each
+# in-page change worth checking.
 SNAPSHOT_JS = """
 (() => {
   const send = () => window.__kometSnapshot(location.href, document.documentElement.outerHTML);
   window.addEventListener('load', send);
   document.addEventListener('htmx:afterSettle', send);
+  // In-page changes too: a menu or a dialog opening, an image added in the editor.
+  let later;
+  const soon = () => { clearTimeout(later); later = setTimeout(send, 300); };
+  document.addEventListener('toggle', soon, true);
+  document.addEventListener('trix-attachment-add', soon);
+  document.addEventListener('trix-change', soon);
 })();
+"""
+
+
+# Runs in every document and frame: reports each Content-Security-Policy violation.
+CSP_JS = """
+document.addEventListener('securitypolicyviolation', (e) => window.__kometCspViolation(
+  `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} in ${e.documentURI} (${e.sourceFile}:${e.lineNumber})`));
 """
 
 
 def _isolate(page):
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
     for url, (name, content_type) in CDN.items():
-        page.route(url, _serve_vendored(name, content_type))
+        page.route(url, _serve_vendored(STATIC_VENDOR / name, content_type))
+    # axe-core as a same-origin file, so a page's Content-Security-Policy lets the test load it.
+    page.route(re.compile(r"^http://127\.0\.0\.1:\d+/__test__/axe\.js$"),
+               _serve_vendored(VENDOR / "axe-4.14.1.min.js", "application/javascript"))
 
 
-def _serve_vendored(name, content_type):
+def _serve_vendored(path, content_type):
     def fulfill(route):
-        route.fulfill(path=VENDOR / name, headers={"Access-Control-Allow-Origin": "*"}, content_type=content_type)
+        route.fulfill(path=path, headers={"Access-Control-Allow-Origin": "*"}, content_type=content_type)
 
     return fulfill
 
@@ -75,14 +103,19 @@ def _serve_vendored(name, content_type):
 @pytest.fixture
 def page(page, tmp_path, stack):
     """A page that can reach only this machine, gets htmx from the vendored copy of the CDN
-    file (so Subresource Integrity is checked), and has everything it showed checked by
-    axe-core at the end of the test: each loaded page and each htmx swap."""
-    snapshots = {}
+    file (so Subresource Integrity is checked), fails the test on any Content-Security-Policy
+    violation, and has everything it showed checked by axe-core at the end of the test: each
+    loaded page and each htmx swap."""
+    snapshots, csp_violations = {}, []
     page.expose_function("__kometSnapshot", lambda url, html: snapshots.setdefault((url, html), None))
+    page.expose_function("__kometCspViolation", lambda text: csp_violations.append(text))
+    page.on("console", lambda message: "Content Security Policy" in message.text and csp_violations.append(message.text))
     page.add_init_script(SNAPSHOT_JS)
+    page.add_init_script(CSP_JS)
     _isolate(page)
     page.screenshot_dir = SCREENSHOTS or tmp_path
     yield page
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
     violations = AxeViolations(check_snapshots(page.context, stack.url, list(snapshots)))
     assert snapshots, "no page was checked for accessibility"
     assert not violations, f"accessibility violations (WCAG 2.2 AA):\n{violations.describe()}"
@@ -103,7 +136,10 @@ def check_snapshots(context, base_url, snapshots):
 def axe_violations(page, label=None):
     """Run axe-core on what `page` shows now; a list of violations, each with where it is."""
     if not page.evaluate("typeof axe !== 'undefined'"):
-        page.add_script_tag(path=VENDOR / "axe-4.14.1.min.js")
+        if page.url.startswith("http"):
+            page.add_script_tag(url=page.evaluate("location.origin") + "/__test__/axe.js")
+        else:  # a snapshot replayed in about:blank: no policy applies
+            page.add_script_tag(path=VENDOR / "axe-4.14.1.min.js")
     results = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
     return [{"page": label or page.url, "rule": v["id"], "help": v["help"],
              "where": [n["target"] for n in v["nodes"]][:5]} for v in results["violations"]]

@@ -5,19 +5,12 @@ from playwright.sync_api import expect
 
 from sqlalchemy import select
 
-from komet.demo import DEMO_PASSWORD
 from komet.extensions import db
 from komet.models import Company
 from tests.factories import Made
+from tests.browser.steps import create_message, log_in
 from tests.browser.conftest import axe_violations, shot
 from tests.mailsink import text_of
-
-
-def log_in(page, email, password=DEMO_PASSWORD):
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_htmx_loads_from_the_pinned_cdn_file_with_integrity(page, demo):
@@ -123,20 +116,9 @@ def test_admin_writes_a_message_and_manages_it_in_message_history(page, demo):
     expect(page.get_by_text("No messages yet.")).to_be_visible()
 
 
-def create_message(page, title, kind):
-    page.goto("/setup/settings/promotions-and-messages/new")
-    page.get_by_label("Title", exact=True).fill(title)
-    page.get_by_label("Content").fill(f"{title}: fresh stock this week.")
-    page.get_by_label("Publish now").check()
-    page.get_by_label("Expires On").fill("2031-01-01T09:00")
-    page.get_by_label(kind, exact=True).check()
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text(f"Message “{title}” saved.")).to_be_visible()
-
-
 def test_buyer_sees_popup_and_window_closes_them_and_admin_sees_reads(page, demo):
     log_in(page, "admin@bloom.example")
-    create_message(page, "Tulip week", "Pop-up")
+    create_message(page, "Tulip week", "Pop-up", customers=["Rose Café 🌹"])
     create_message(page, "Holiday hours", "Window")
     page.get_by_role("button", name="Log out").click()
 
@@ -167,8 +149,8 @@ def test_buyer_sees_popup_and_window_closes_them_and_admin_sees_reads(page, demo
 
     log_in(page, "admin@bloom.example")
     page.goto("/setup/settings/promotions-and-messages/")
-    for title in ("Tulip week", "Holiday hours"):
-        expect(page.locator("tr", has_text=title).locator("td.num")).to_have_text(re.compile(r"^1 customer read"))
+    expect(page.locator("tr", has_text="Tulip week").locator("td.num")).to_have_text(re.compile(r"^1 of 1 customer read"))
+    expect(page.locator("tr", has_text="Holiday hours").locator("td.num")).to_have_text(re.compile(r"^1 of \d+ customers read"))
     shot(page, "11-history-read-counts")
     page.locator("tr", has_text="Tulip week").locator("td.num").get_by_role("link").click()
     expect(page.get_by_role("cell", name="buyer@rosecafe.example")).to_be_visible()
@@ -190,7 +172,7 @@ def test_image_added_in_the_editor_reaches_the_buyer(page, demo):
         const file = new File([bytes], "roses.png", {type: "image/png"});
         document.querySelector("trix-editor").editor.insertFile(file);
     }""", base64.b64encode(png.getvalue()).decode())
-    expect(page.locator("trix-editor img[src*='/images/']")).to_have_count(1)  # uploaded, URL set
+    expect(page.locator("trix-editor img[src*='/shop/messages/images/']")).to_have_count(1)  # uploaded, URL set
     page.get_by_label("Publish now").check()
     page.get_by_label("Expires On").fill("2031-01-01T09:00")
     page.get_by_role("button", name="Save").click()
@@ -209,6 +191,25 @@ def test_buyer_in_the_shop_sees_a_new_message_within_a_minute_without_reloading(
     with make.app.app_context():
         bloom = Made(db.session.scalar(select(Company.id).where(Company.slug == "bloom")))
     make.message(bloom, "Just arrived: peonies")
+    page.locator("#messages-menu-button").focus()  # the buyer is busy elsewhere on the page
     page.clock.run_for("00:31")  # the shop asks every 30 s
     expect(page.get_by_role("dialog", name="Just arrived: peonies")).to_be_visible()
-    expect(page.get_by_role("button", name="Close Just arrived: peonies")).to_be_focused()
+    expect(page.get_by_role("status")).to_have_text("New message: Just arrived: peonies")
+    expect(page.locator("#messages-menu-button")).to_be_focused()  # a pop-up that arrives takes no focus
+
+
+def test_back_after_a_search_and_a_page_change_shows_the_whole_history_page(page, demo):
+    log_in(page, "admin@bloom.example")
+    for n in range(2):
+        create_message(page, f"Tulip {n}", "Pop-up")
+    page.goto("/setup/settings/promotions-and-messages/")
+    page.get_by_label("Search by title").fill("Tulip 1")
+    expect(page).to_have_url(re.compile(r"q=Tulip"))
+    expect(page.locator("tr", has_text="Tulip 0")).to_have_count(0)
+    page.go_back()
+    expect(page.get_by_role("heading", name="Promotions and Messages")).to_be_visible()
+    expect(page.get_by_label("Search by title")).to_be_visible()
+    page.go_forward()
+    expect(page.get_by_role("heading", name="Promotions and Messages")).to_be_visible()
+    expect(page.locator("tr", has_text="Tulip 1")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Setup")).to_be_visible()

@@ -6,7 +6,7 @@ from unittest.mock import patch
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from komet import messages
+from komet.messages import admin, buyers, schedule
 from komet.extensions import db
 from komet.models import Message, MessageCustomer, MessageRead, MessageStatus, MessageType
 
@@ -38,7 +38,7 @@ def test_buyer_sees_current_messages_in_publish_order(app, two_companies):
         add_message(a, "Tomorrow", publish_on=NOW + 24 * HOUR, expires_on=NOW + 48 * HOUR)
         add_message(a, "Yesterday", publish_on=NOW - 48 * HOUR, expires_on=NOW - 24 * HOUR)
         add_message(two_companies["b"], "Other seller")
-        shown = messages.current_for_customer(a.id, customer.id, buyer.id, now=NOW)
+        shown = buyers.current_for_customer(a.id, customer.id, buyer.id, now=NOW)
     assert titles(shown) == ["Earlier", "Later"]
 
 
@@ -48,7 +48,7 @@ def test_expired_message_disappears_even_if_the_scheduler_never_ran(app, two_com
         message = add_message(a, "Flash sale", expires_on=NOW)
         message.status = MessageStatus.PUBLISHED  # the stored column says published
         db.session.commit()
-        assert messages.current_for_customer(a.id, customer.id, buyer.id, now=NOW) == []
+        assert buyers.current_for_customer(a.id, customer.id, buyer.id, now=NOW) == []
 
 
 def test_message_for_chosen_customers_reaches_only_them(app, make, two_companies):
@@ -56,8 +56,8 @@ def test_message_for_chosen_customers_reaches_only_them(app, make, two_companies
     other = make.customer(a, "Not chosen")
     with app.app_context():
         add_message(a, "Just for you", customers=[chosen])
-        assert titles(messages.current_for_customer(a.id, chosen.id, buyer.id, now=NOW)) == ["Just for you"]
-        assert messages.current_for_customer(a.id, other.id, buyer.id, now=NOW) == []
+        assert titles(buyers.current_for_customer(a.id, chosen.id, buyer.id, now=NOW)) == ["Just for you"]
+        assert buyers.current_for_customer(a.id, other.id, buyer.id, now=NOW) == []
 
 
 def test_second_window_in_same_period_shows_as_popup(app, two_companies):
@@ -65,7 +65,7 @@ def test_second_window_in_same_period_shows_as_popup(app, two_companies):
     with app.app_context():
         add_message(a, "Second", MessageType.WINDOW, publish_on=NOW - HOUR)
         add_message(a, "First", MessageType.WINDOW, publish_on=NOW - 2 * HOUR)
-        shown = messages.current_for_customer(a.id, customer.id, buyer.id, now=NOW)
+        shown = buyers.current_for_customer(a.id, customer.id, buyer.id, now=NOW)
     assert [(s.message.title, s.as_window) for s in shown] == [("First", True), ("Second", False)]
 
 
@@ -73,11 +73,11 @@ def test_reading_twice_stores_one_read(app, two_companies):
     a, customer, buyer = two_companies["a"], two_companies["a_customer"], two_companies["a_buyer"]
     with app.app_context():
         message = add_message(a)
-        messages.mark_read(message, buyer.id, customer.id, now=NOW)
-        messages.mark_read(message, buyer.id, customer.id, now=NOW)
+        buyers.mark_read(message, buyer.id, customer.id, now=NOW)
+        buyers.mark_read(message, buyer.id, customer.id, now=NOW)
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(MessageRead)) == 1
-        [shown] = messages.current_for_customer(a.id, customer.id, buyer.id, now=NOW)
+        [shown] = buyers.current_for_customer(a.id, customer.id, buyer.id, now=NOW)
         assert shown.read
 
 
@@ -92,7 +92,7 @@ def test_read_count_is_distinct_customers(app, make, two_companies):
         reads = [(two_companies["a_buyer"], customer), (colleague, customer), (third, second_customer),
                  (colleague, customer)]
         for user, cust in reads:
-            messages.mark_read(message, user.id, cust.id, now=NOW)
+            buyers.mark_read(message, user.id, cust.id, now=NOW)
         db.session.commit()
         counts = dict(db.session.execute(select(Message.title, Message.customers_read)).all())
     assert counts == {"Sale": 2, "Unread": 0}
@@ -108,13 +108,13 @@ def test_two_users_of_one_customer_reading_at_once_count_once(app, make, two_com
         try:
             messages_in = [s.get(Message, message_id) for s in (first, second)]
             with patch.object(db, "session", first):
-                messages.mark_read(messages_in[0], two_companies["a_buyer"].id, customer.id, now=NOW)
+                buyers.mark_read(messages_in[0], two_companies["a_buyer"].id, customer.id, now=NOW)
             errors = []
 
             def read_as_colleague():
                 try:
                     with app.app_context(), patch.object(db, "session", second):
-                        messages.mark_read(messages_in[1], colleague.id, customer.id, now=NOW)
+                        buyers.mark_read(messages_in[1], colleague.id, customer.id, now=NOW)
                     second.commit()
                 except Exception as exc:  # noqa: BLE001 - reported by the assertion below
                     errors.append(exc)
@@ -138,9 +138,9 @@ def test_overlap_warning_names_the_earlier_window(app, two_companies):
         first = add_message(a, "Spring window", MessageType.WINDOW, publish_on=NOW - HOUR, expires_on=NOW + HOUR)
         add_message(a, "Far away window", MessageType.WINDOW, publish_on=NOW + 10 * HOUR, expires_on=NOW + 11 * HOUR)
         new = Message(company_id=a.id, title="New", type=MessageType.WINDOW, publish_on=NOW, expires_on=NOW + 2 * HOUR)
-        assert messages.overlapping_window(new).id == first.id
+        assert admin.overlapping_window(new).id == first.id
         new.type = MessageType.POPUP
-        assert messages.overlapping_window(new) is None
+        assert admin.overlapping_window(new) is None
 
 
 def test_sweeps_record_each_transition_once(app, two_companies):
@@ -149,18 +149,17 @@ def test_sweeps_record_each_transition_once(app, two_companies):
         due = add_message(a, "Due", publish_on=NOW - HOUR)
         gone = add_message(a, "Gone", publish_on=NOW - 3 * HOUR, expires_on=NOW - HOUR)
         future = add_message(a, "Future", publish_on=NOW + HOUR, expires_on=NOW + 2 * HOUR)
-        assert messages.publish_due(NOW) == 1
-        assert messages.publish_due(NOW) == 0  # a second scheduler finds nothing to do
-        assert messages.expire_due(NOW) == 1
-        assert messages.expire_due(NOW) == 0
+        assert schedule.sweep(NOW) == 2
+        assert schedule.sweep(NOW) == 0  # a second scheduler finds nothing to do
         statuses = {m.title: (m.status, m.published_at) for m in db.session.scalars(select(Message))}
     assert statuses["Due"] == (MessageStatus.PUBLISHED, NOW)
     assert statuses["Gone"][0] == MessageStatus.EXPIRED
     assert statuses["Future"] == (MessageStatus.DRAFT, None)
 
 
-def test_publish_now_sets_publish_on_to_now(app, two_companies):
+def test_publish_sets_publish_on_to_now_and_records_the_status(app, two_companies):
     with app.app_context():
         draft = add_message(two_companies["a"], publish_on=NOW + HOUR, expires_on=NOW + 2 * HOUR)
-        messages.publish_now(draft, now=NOW)
-        assert draft.publish_on == NOW and messages.status_at(draft, NOW) == MessageStatus.PUBLISHED
+        assert schedule.publish(draft, now=NOW) is True
+        assert draft.publish_on == NOW and schedule.status_at(draft, NOW) == MessageStatus.PUBLISHED
+        assert (draft.status, draft.published_at) == (MessageStatus.PUBLISHED, NOW)

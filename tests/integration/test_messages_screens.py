@@ -1,5 +1,6 @@
 """Promotions and Messages screens: New Message, Message History and its row actions."""
 import io
+import re
 from datetime import timedelta
 
 from flask import url_for
@@ -7,6 +8,7 @@ from sqlalchemy import select
 
 from komet.clock import utcnow
 from komet.extensions import db
+from komet.messages import schedule
 from komet.models import Message, MessageCustomer, MessageStatus, Role
 from komet.timezones import input_value
 
@@ -105,19 +107,35 @@ def test_history_shows_read_counts_newest_first_and_searches_by_title(client, ma
     assert "Older" in found and "Newer" not in found and "<html" not in found
 
 
-def test_history_pages_count_the_matching_messages_and_a_page_past_the_end_shows_the_last(client, make):
+def test_history_search_takes_percent_and_underscore_as_typed(client, make):
+    company = make.company()
+    admin = make.staff(company)
+    make.message(company, "50% off tulips")
+    make.message(company, "500 roses")
+    make.message(company, "Spring_sale")
+    make.message(company, "Spring sale")
+    client.login_as(admin)
+    found = client.hx_get(URL + "?q=50%25").data.decode()
+    assert "50% off tulips" in found and "500 roses" not in found
+    found = client.hx_get(URL + "?q=Spring_").data.decode()
+    assert "Spring_sale" in found and "Spring sale" not in found
+
+
+def test_history_pages_through_the_messages_and_a_page_past_the_end_shows_the_last(client, make):
     company = make.company()
     admin = make.staff(company)
     for n in range(25):  # 20 a page
         make.message(company, f"Offer {n:02d}", starts_in=timedelta(hours=-n - 1))
     client.login_as(admin)
     first = client.get(URL).data.decode()
-    assert "Page 1 of 2" in first and "Offer 00" in first and "Offer 20" not in first
+    assert "Page 1</span>" in first and ">Next</a>" in first and ">Previous</a>" not in first
+    assert "Offer 00" in first and "Offer 20" not in first
     second = client.get(URL + "?page=2").data.decode()
-    assert "Page 2 of 2" in second and "Offer 20" in second and "Offer 19" not in second
+    assert "Page 2</span>" in second and ">Previous</a>" in second and ">Next</a>" not in second
+    assert "Offer 20" in second and "Offer 19" not in second
     past_the_end = client.get(URL + "?page=9").data.decode()
-    assert "Page 2 of 2" in past_the_end and "Offer 24" in past_the_end
-    assert "Page 1 of 2" not in client.get(URL + "?q=Offer 2").data.decode()  # 6 match: one page
+    assert "Page 2</span>" in past_the_end and "Offer 24" in past_the_end
+    assert 'class="pager"' not in client.get(URL + "?q=Offer 2").data.decode()  # 6 match: one page
 
 
 def test_row_links_are_the_urls_flask_builds(app, client, make):
@@ -129,6 +147,23 @@ def test_row_links_are_the_urls_flask_builds(app, client, make):
         for message in messages:
             for endpoint in ("messages.edit", "messages.delete", "messages.preview", "messages.copy"):
                 assert f'"{url_for(endpoint, message_id=message.id)}"' in page
+
+
+def test_every_row_form_posts_without_javascript_with_the_token_the_page_gave(app, client, make):
+    company = make.company()
+    admin = make.staff(company)
+    drafts = [make.message(company, f"Draft {n}", starts_in=timedelta(days=1)) for n in range(3)]
+    page = client.login_as(admin).get(URL).data.decode()
+    forms = re.findall(r'<form method="post" action="([^"]+)" class="inline">\s*'
+                       r'<input name="csrf_token" type="hidden" value="([^"]+)">', page)
+    forms = [(action, token) for action, token in forms if action.startswith(URL)]  # not Log out
+    assert len(forms) == 3 * 3  # Delete, Copy and Publish on each draft
+    for action, token in forms:
+        if action.endswith("/copy") or action.endswith(f"/{drafts[0].id}/publish"):
+            assert client.post(action, data={"csrf_token": token}).status_code == 303
+    titles = sorted(m.title for m in saved(app))
+    assert titles == ["Copy of Draft 0", "Copy of Draft 1", "Copy of Draft 2", "Draft 0", "Draft 1", "Draft 2"]
+    assert [m.status for m in saved(app) if m.id == drafts[0].id] == [MessageStatus.PUBLISHED]
 
 
 def test_edit_row_then_save_returns_the_display_row(app, client, make):
@@ -232,7 +267,71 @@ def test_preview_shows_the_message_as_a_buyer_would_without_recording_a_read(app
     message = make.message(company, "Holiday hours", type="window")
     page = client.login_as(make.staff(company)).get(f"{URL}{message.id}/preview").data.decode()
     assert 'class="message message-window"' in page and "Holiday hours" in page
-    assert "data-read-url" not in page
+    assert "hx-post" not in page  # closing a preview records no read
+
+
+def test_preview_of_a_window_that_an_earlier_window_overlaps_shows_a_popup(client, make):
+    company = make.company()
+    make.message(company, "Big window", type="window", starts_in=timedelta(hours=-2))
+    later = make.message(company, "Second window", type="window", starts_in=timedelta(hours=-1))
+    page = client.login_as(make.staff(company)).get(f"{URL}{later.id}/preview").data.decode()
+    assert 'class="message message-popup"' in page and "message-window" not in page
+    assert "“Big window” is also a Window while this one runs and starts first" in page
+
+
+def test_back_to_a_searched_history_gets_the_whole_page(client, make):
+    # htmx restores history from the server when its cache has no copy (Back after a search).
+    company = make.company()
+    make.message(company, "Tulips")
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    page = client.login_as(make.staff(company)).get(URL + "?q=Tul", headers=restore).data.decode()
+    assert "<h1>Promotions and Messages</h1>" in page and 'id="q"' in page and "Tulips" in page
+
+
+def test_base_page_makes_htmx_restore_history_as_a_normal_request(client, make):
+    page = client.login_as(make.staff(make.company())).get(URL).data.decode()
+    assert '"historyRestoreAsHxRequest": false' in page
+
+
+def test_reopening_an_expired_message_stores_it_as_published_again(app, client, make):
+    company = make.company()
+    message = make.message(company, "Last week", starts_in=timedelta(days=-8), lasts=timedelta(days=7))
+    with app.app_context():
+        assert schedule.sweep() == 1  # the scheduler records it as expired
+    client.login_as(make.staff(company))
+    data = prefixed(message.id, form(title="Last week", publish_on=wall(timedelta(days=-8)),
+                                     expires_on=wall(timedelta(days=3))))
+    row = client.hx_post(f"{URL}{message.id}", data)
+    assert row.status_code == 200 and "Published" in row.data.decode()
+    [stored] = saved(app)
+    assert stored.status == MessageStatus.PUBLISHED and stored.expired_at is None
+
+
+def _store_status(app, message_id, status):
+    with app.app_context():
+        db.session.get(Message, message_id).status = status
+        db.session.commit()
+
+
+def test_publish_is_accepted_on_a_message_the_clock_calls_draft_whatever_was_stored(app, client, make):
+    company = make.company()
+    draft = make.message(company, starts_in=timedelta(days=1))
+    _store_status(app, draft.id, MessageStatus.EXPIRED)  # a stale column must not block Publish
+    row = client.login_as(make.staff(company)).hx_post(f"{URL}{draft.id}/publish")
+    assert row.status_code == 200 and "Published" in row.data.decode()
+    [message] = saved(app)
+    assert message.status == MessageStatus.PUBLISHED and message.publish_on <= utcnow()
+
+
+def test_publish_is_neither_offered_nor_accepted_on_a_published_message(app, client, make):
+    company = make.company()
+    live = make.message(company, starts_in=timedelta(hours=-1))
+    _store_status(app, live.id, MessageStatus.DRAFT)  # the scheduler has not caught up yet
+    client.login_as(make.staff(company))
+    assert f"{URL}{live.id}/publish" not in client.get(URL).data.decode()
+    publish_on = saved(app)[0].publish_on
+    client.hx_post(f"{URL}{live.id}/publish")
+    assert saved(app)[0].publish_on == publish_on
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -265,7 +364,7 @@ def test_oversize_image_is_refused_with_a_clear_message(app, client, make):
 
 
 def test_webp_gif_and_jpeg_are_recognised_by_their_bytes():
-    from komet.images import sniff
+    from komet.messages.content import sniff
 
     assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
     assert sniff(b"GIF89a...") == "image/gif"
@@ -278,3 +377,14 @@ def test_csv_cells_that_look_like_formulas_stay_text(app, client, make, two_comp
     client.login_as(two_companies["a_buyer"]).hx_post(f"/shop/messages/{message.id}/read")
     csv = app.test_client().login_as(two_companies["a_admin"]).get(f"{URL}{message.id}/readers.csv")
     assert "\n\"'=HYPERLINK" in csv.data.decode("utf-8")
+
+
+def test_two_rows_in_edit_mode_with_errors_share_no_element_id(client, make):
+    company = make.company()
+    first, second = make.message(company, "First"), make.message(company, "Second")
+    client.login_as(make.staff(company))
+    rows = [client.hx_post(f"{URL}{m.id}", prefixed(m.id, form(title="", audience="chosen"))) for m in (first, second)]
+    assert all(row.status_code == 422 for row in rows)
+    ids = [re.findall(r'\bid="([^"]+)"', row.data.decode()) for row in rows]
+    assert f"m{first.id}-audience-error" in ids[0]  # the audience error is wired to its group
+    assert not set(ids[0]) & set(ids[1])

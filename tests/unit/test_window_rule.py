@@ -1,7 +1,8 @@
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-from komet.messages import apply_window_rule, status_at
+from komet.messages.buyers import apply_window_rule
+from komet.messages.schedule import status_at
 from komet.models import MessageStatus, MessageType
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)

@@ -1,0 +1,197 @@
+"""`make bench`, e-commerce users: Setup > Users with 50,000 buyers, a 5,000-row CSV import,
+and 5,000 activation emails through the outbox and worker beside a plain smtplib loop.
+
+Runs on its own PostgreSQL database (BENCH_USERS_DATABASE_URL) and a local Redis
+(BENCH_REDIS_URL, default redis://127.0.0.1:6379/12) for the worker's queue.
+"""
+import logging
+import mailbox
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from werkzeug.security import generate_password_hash
+
+from bench.messages_bench import PASSWORD, ROOT, Server, ensure_database, session_cookie, sh, wrk
+
+BIN = Path(sys.executable).parent
+# A database of its own: 50,000 buyers would change the messages bench's numbers.
+DB_URL = os.environ.get("BENCH_USERS_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/komet_bench_users")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+BUYERS, CUSTOMERS, IMPORT_ROWS = 50_000, 10_000, 5_000
+TARGETS = {"users": 0.5, "emails": 0.5}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(env):
+    sh(str(BIN / "flask"), "--app", "wsgi", "db", "upgrade", env=env, cwd=ROOT)
+    engine = create_engine(DB_URL)
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT 1 FROM companies WHERE slug = 'bench-users'")).scalar():
+            print("users bench data already seeded")
+            return
+        print(f"seeding {BUYERS} e-commerce users over {CUSTOMERS} customers ...")
+        p = {"hash": generate_password_hash(PASSWORD), "n": BUYERS, "c": CUSTOMERS}
+        p["cid"] = conn.execute(text("INSERT INTO companies (name, slug, timezone, created_at) VALUES "
+                                     "('Bench Users Wholesale', 'bench-users', 'America/New_York', now()) "
+                                     "RETURNING id")).scalar()
+        conn.execute(text("INSERT INTO customers (company_id, name, code, created_at) "
+                          "SELECT :cid, 'Account ' || g, 'A-' || g, now() FROM generate_series(1, :c) g"), p)
+        conn.execute(text("INSERT INTO users (email, name, password_hash, session_token, is_active, created_at) "
+                          "SELECT 'ubuyer' || g || '@bench.example', 'Buyer ' || g, :hash, md5(g::text), true, now() "
+                          "FROM generate_series(1, :n) g"), p)
+        conn.execute(text("""
+            INSERT INTO ecommerce_users (company_id, user_id, name, username, status, activated_at, created_at)
+            SELECT :cid, id, name, split_part(email, '@', 1), CASE WHEN id % 10 = 0 THEN 'pending' ELSE 'active' END,
+                   now(), now()
+            FROM users WHERE email LIKE 'ubuyer%@bench.example'"""), p)
+        # Every buyer buys for one or two customers (ids computed, not joined: 50,000 x 10,000 is slow).
+        conn.execute(text("""
+            INSERT INTO customer_users (user_id, customer_id, company_id, created_at)
+            SELECT DISTINCT e.user_id, base.first + k.offset_, :cid, now()
+            FROM ecommerce_users e
+            CROSS JOIN (SELECT min(id) AS first FROM customers WHERE company_id = :cid) base
+            CROSS JOIN LATERAL (VALUES (e.user_id % :c), ((e.user_id * 7) % :c)) AS k(offset_)
+            WHERE e.company_id = :cid"""), p)
+        admin = conn.execute(text("INSERT INTO users (email, name, password_hash, session_token, is_active, created_at)"
+                                  " VALUES ('users-admin@bench.example', 'Users Admin', :hash, 'uadmin', true, now())"
+                                  " RETURNING id"), p).scalar()
+        conn.execute(text("INSERT INTO memberships (user_id, company_id, role) VALUES (:u, :cid, 'admin')"),
+                     {"u": admin, "cid": p["cid"]})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+def measure_pages(env):
+    floor = Server("bench.floor:app", 5193, env)
+    try:
+        floor_rps = wrk(floor.url + "/")
+    finally:
+        floor.stop()
+    app = Server("wsgi:app", 5194, env)
+    try:
+        admin = session_cookie(app.url, "users-admin@bench.example")
+        page = urllib.request.urlopen(urllib.request.Request(app.url + "/setup/users", headers={"Cookie": admin}))
+        assert "ubuyer" in page.read().decode(), "Setup > Users shows no buyers"
+        users = wrk(app.url + "/setup/users", admin)
+        search = wrk(app.url + "/setup/users?q=Account%2042", admin)
+    finally:
+        app.stop()
+    return floor_rps, users, search
+
+
+def measure_import_and_emails(env, sink_port):
+    """In this process: the dry run and the import (its emails queue in Redis); then a worker process."""
+    os.environ.update({k: v for k, v in env.items() if k not in os.environ or k in (
+        "DATABASE_URL", "BROKER_URL", "BROKER_NAMESPACE", "MAIL_PORT", "KOMET_CONFIG", "SECRET_KEY")})
+    from komet import create_app
+    from komet.accounts import imports
+    from komet.extensions import db
+    from komet.mail.kinds import render_message
+    from komet.models import Company, Email, EmailStatus, Membership
+
+    app = create_app()
+    # The sink runs in this process: a log line per email would slow both senders alike.
+    for name in ("mail.log", "komet.mailsink"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    stamp = int(time.time())
+    csv = "name,email,username,customer\n" + "".join(
+        f"New {n},new{stamp}-{n}@import.example,n{stamp}-{n},A-{n % CUSTOMERS + 1}\n" for n in range(IMPORT_ROWS))
+    with app.app_context():
+        company = db.session.scalar(select(Company).where(Company.slug == "bench-users"))
+        admin_id = db.session.scalar(select(Membership.user_id).where(Membership.company_id == company.id))
+        first_email = db.session.scalar(select(func.coalesce(func.max(Email.id), 0)))
+        started = time.monotonic()
+        record = imports.check(company.id, admin_id, "bench.csv", csv.encode())
+        dry = time.monotonic() - started
+        assert imports.counts(record)["created"] == IMPORT_ROWS, imports.counts(record)
+        started = time.monotonic()
+        imports.run(record.id)
+        ran = time.monotonic() - started
+        emails = db.session.scalars(select(Email).where(Email.id > first_email, Email.kind == "activation")).all()
+        assert len(emails) == IMPORT_ROWS
+        # The same 5,000 messages, rendered now, for the plain smtplib loop (rendering is not timed).
+        plain = [(m.sender, m.send_to, m.as_bytes()) for m in map(render_message, emails)]
+        ids = [e.id for e in emails]
+        db.session.remove()
+
+    started = time.monotonic()
+    with smtplib.SMTP("127.0.0.1", sink_port) as smtp:
+        for sender, to, body in plain:
+            smtp.sendmail(sender, list(to), body)
+    smtp_rate = len(plain) / (time.monotonic() - started)
+
+    workdir = Path(tempfile.mkdtemp(prefix="komet-bench-"))
+    log = open(workdir / "worker.log", "wb")
+    worker = subprocess.Popen([str(BIN / "dramatiq"), "workers.worker", "--processes", "2", "--threads", "4"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while b"ready for action" not in (workdir / "worker.log").read_bytes():
+            if worker.poll() is not None:
+                raise RuntimeError((workdir / "worker.log").read_text()[-3000:])
+            time.sleep(0.05)
+        started = time.monotonic()
+        with app.app_context():
+            while True:
+                sent = db.session.scalar(select(func.count()).select_from(Email)
+                                         .where(Email.id.in_(ids), Email.status == EmailStatus.SENT))
+                db.session.rollback()
+                if sent == len(ids):
+                    break
+                if time.monotonic() - started > 600:
+                    raise RuntimeError(f"only {sent} of {len(ids)} emails sent in 10 minutes")
+                time.sleep(0.1)
+        outbox_rate = len(ids) / (time.monotonic() - started)
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)
+    return dry, ran, outbox_rate, smtp_rate
+
+
+def main():
+    sink_port = free_port()
+    env = {**os.environ, "KOMET_CONFIG": "production", "SECRET_KEY": "b" * 40, "DATABASE_URL": DB_URL,
+           "BROKER_URL": REDIS_URL, "BROKER_NAMESPACE": f"komet-bench-{os.getpid()}", "SESSION_COOKIE_SECURE": "0",
+           "LOGIN_RATE_LIMIT": "1000 per minute", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(sink_port),
+           "BASE_URL": "http://bench.example"}
+    ensure_database(DB_URL)
+    seed(env)
+    floor, users, search = measure_pages({**env, "BROKER_URL": "stub://"})
+    from workers.mailsink import start
+
+    maildir = Path(tempfile.mkdtemp(prefix="komet-bench-mail-")) / "maildir"
+    mailbox.Maildir(str(maildir), create=True)
+    sink = start("127.0.0.1", sink_port, maildir)
+    try:
+        dry, ran, outbox_rate, smtp_rate = measure_import_and_emails(env, sink_port)
+    finally:
+        sink.stop()
+    print(f"\n{'Setup > Users, 50,000 buyers':<44}{'req/s':>10}{'p50':>10}{'ratio':>8}  target")
+    for label, (rps, p50), target in (("(e) first page", users, TARGETS["users"]),
+                                      ("(f) search 'Account 42'", search, None), ("(c) floor", floor, None)):
+        ratio = rps / floor[0]
+        verdict = "" if target is None else f">= {target}: {'met' if ratio >= target else 'MISSED'}"
+        print(f"{label:<44}{rps:>10.1f}{p50:>10}{ratio:>8.2f}  {verdict}")
+    print(f"\nCSV import of {IMPORT_ROWS:,} new users: dry run {dry:.1f} s ({IMPORT_ROWS / dry:,.0f} rows/s), "
+          f"import {ran:.1f} s ({IMPORT_ROWS / ran:,.0f} rows/s)")
+    ratio = outbox_rate / smtp_rate
+    print(f"{IMPORT_ROWS:,} activation emails: outbox + worker {outbox_rate:,.0f}/s, plain smtplib loop "
+          f"{smtp_rate:,.0f}/s, ratio {ratio:.2f} (target >= {TARGETS['emails']}: "
+          f"{'met' if ratio >= TARGETS['emails'] else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+from flask import current_app, flash, redirect, render_template, url_for
+
+from blueprints.operator import bp
+from komet.mail import outbox
+from komet.ops import status
+
+
+@bp.get("/")
+def index():
+    figures = status.snapshot()
+    verdicts = status.verdicts(figures, current_app.config["OPS_HEARTBEAT_STALE_SECONDS"],
+                               current_app.config["OPS_EMAIL_STALE_SECONDS"])
+    return render_template("operator/index.html", figures=figures, verdicts=verdicts,
+                           failed=outbox.failed_emails(limit=100))
+
+
+@bp.post("/emails/<int:email_id>/retry")
+def retry_email(email_id):
+    if outbox.retry_by_id(email_id):
+        flash(f"Email {email_id} is queued again.", "info")
+    else:
+        flash(f"Email {email_id} was not failed; it is left as it is.", "info")
+    return redirect(url_for("operator.index"))

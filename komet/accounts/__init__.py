@@ -1,0 +1,1 @@
+"""Accounts: logins, passwords, and the buyers' links to customers."""

@@ -1,0 +1,154 @@
+"""What each kind of outbox email says. Rendered by the worker from fresh rows."""
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+from flask_mail import Message
+from sqlalchemy import select
+
+from komet import tokens
+from komet.extensions import db
+from komet.models import User
+
+
+class Undeliverable(Exception):
+    """The email can never be sent (its recipient or subject no longer exists)."""
+
+
+class NothingToSend(Exception):
+    """There is rightly nothing to send (a reset asked for an address with no account)."""
+
+
+_KINDS = {}
+
+
+def email_kind(name):
+    """Register `fn(email) -> (subject, context)` as the renderer of emails of kind `name`."""
+
+    def decorator(fn):
+        _KINDS[name] = fn
+        return fn
+
+    return decorator
+
+
+def external_url(endpoint, **values):
+    """An absolute URL under BASE_URL; workers have no request to take the host from."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def render_message(email):
+    if email.kind not in _KINDS:
+        raise Undeliverable(f"unknown email kind {email.kind!r}")
+    subject, context = _KINDS[email.kind](email)
+    message = Message(
+        subject=subject,
+        recipients=[email.to_address],
+        body=render_template(f"emails/{email.kind}.txt", **context),
+        html=render_template(f"emails/{email.kind}.html", subject=subject, **context),
+    )
+    # Stable across retries, so a receiver can drop a duplicate of the same outbox row.
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "komet"
+    message.msgId = f"<komet-email-{email.id}@{host}>"
+    return message
+
+
+def _user(email):
+    user = db.session.get(User, email.context.get("user_id"))
+    if user is None:
+        raise Undeliverable("the recipient's account no longer exists")
+    return user
+
+
+@email_kind("password_reset")
+def password_reset(email):
+    if "email" in email.context:  # asked for by address: the request did not look it up
+        user = db.session.scalar(select(User).where(User.email == email.context["email"]))
+        if user is None or not user.is_active:
+            raise NothingToSend("no active account has this email")
+    else:
+        user = _user(email)
+    token = tokens.make_token(tokens.PASSWORD_RESET, user.id, tokens.fingerprint(user.password_hash))
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+    return "Reset your Komet password", {
+        "user": user,
+        "reset_url": external_url("auth.reset_password", token=token),
+        "valid_minutes": minutes,
+    }
+
+
+@email_kind("password_changed")
+def password_changed(email):
+    user = _user(email)
+    return "Your Komet password was changed", {
+        "user": user,
+        "forgot_url": external_url("auth.forgot_password"),
+    }
+
+
+# --- E-commerce users: activation and confirm-link emails (issue #10) ---
+
+def _pending_link(email):
+    from komet.models import Company, EcommerceUser, LinkStatus
+
+    account = db.session.get(EcommerceUser, email.context.get("account_id"))
+    if account is None or account.status != LinkStatus.PENDING or account.activation_nonce is None:
+        raise Undeliverable("the link was activated, disabled or removed before the email went out")
+    return account, db.session.get(User, account.user_id), db.session.get(Company, account.company_id)
+
+
+def _link_context(email, purpose, endpoint):
+    from komet.accounts import activation
+
+    account, user, company = _pending_link(email)
+    return account, company, {
+        "user": user, "account": account, "seller": company.name, "username": account.username,
+        "url": external_url(endpoint, token=activation.make_token(purpose, account)),
+        "valid_days": max(1, current_app.config["ACTIVATION_MAX_AGE"] // 86400),
+    }
+
+
+@email_kind("activation")
+def activation_email(email):
+    _, company, context = _link_context(email, "activation", "auth.activate")
+    return f"{company.name} invites you to buy online with Komet", context
+
+
+@email_kind("link_confirm")
+def link_confirm_email(email):
+    _, company, context = _link_context(email, "link-confirm", "auth.confirm_link")
+    return f"Confirm that you work with {company.name} on Komet", context
+
+
+# --- Invites: access requests sent with Register Here (issue #11) ---
+
+def _access_request(email):
+    from komet.models import AccessRequest, Company
+
+    request = db.session.get(AccessRequest, email.context.get("request_id"))
+    if request is None:
+        raise Undeliverable("the access request no longer exists")
+    return request, db.session.get(Company, request.company_id)
+
+
+@email_kind("access_request_received")
+def access_request_received_email(email):
+    request, company = _access_request(email)
+    return f"{company.name} received your request", {"request": request, "seller": company.name}
+
+
+@email_kind("access_request_staff")
+def access_request_staff_email(email):
+    request, company = _access_request(email)
+    return f"New access request from {request.business_name}", {
+        "request": request, "seller": company.name,
+        "url": external_url("invites.requests", status="pending"),
+    }
+
+
+@email_kind("access_request_rejected")
+def access_request_rejected_email(email):
+    request, company = _access_request(email)
+    reason = request.reason if email.context.get("include_reason") else ""
+    return f"Your request to {company.name}", {"request": request, "seller": company.name, "reason": reason}

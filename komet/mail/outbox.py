@@ -1,0 +1,233 @@
+"""Email outbox: write the row with the change, enqueue after commit, send exactly once.
+
+A row is *claimed* by a conditional update before it is sent, so a second message for the
+same row (a retry, a re-drive, two schedulers) finds nothing to do. A claim is a lease
+(`OUTBOX_LEASE_SECONDS`): a worker that dies mid-send leaves the row `sending`, and at the
+first re-drive after the lease the row goes to another worker. The one window for a
+duplicate is a worker dying between the SMTP server accepting the email and the row being
+marked sent; every email carries a stable Message-ID so a receiving server can drop it.
+
+Retries have one driver and one budget. A failed send (refused, timed out, any SMTP error)
+puts the row back to `pending` and the scheduler's re-drive hands it to a worker again after
+a backoff that doubles from `OUTBOX_RETRY_MIN_SECONDS` up to `OUTBOX_RETRY_MAX_SECONDS`; the
+actor itself does not retry SMTP failures, so worker retries and re-drives never race each
+other. The budget is time, not a count of attempts: a row is given up (`failed`) only once
+it is older than `OUTBOX_GIVE_UP_AFTER_SECONDS` (a day by default), so an SMTP outage of
+hours loses nothing however often the row was tried, re-driven or reclaimed after a lease.
+"""
+import logging
+from datetime import timedelta
+
+import dramatiq
+from flask import current_app
+from sqlalchemy import and_, event, insert, or_, select, update
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.mail import smtp
+from komet.mail.kinds import NothingToSend, Undeliverable, render_message
+from komet.models import Email, EmailStatus
+from komet.pagination import paginate
+from komet.tenancy import scoped
+
+log = logging.getLogger(__name__)
+# Even past the give-up age, a row is tried this many times since it was queued or retried
+# by hand: an operator's retry of an old email gets real tries, not one.
+MIN_ATTEMPTS_BEFORE_GIVING_UP = 3
+PAGE_SIZE = 25
+# The actor that sends one outbox email. Named, not imported: workers/ declares it on the
+# broker (workers.broker), and komet never imports workers.
+SEND_EMAIL_ACTOR = "send_email"
+_PENDING_KEY = "komet.outbox.enqueue"
+
+
+def init_app(app):
+    event.listen(db.session, "after_commit", _enqueue_after_commit)
+    event.listen(db.session, "after_rollback", _forget_after_rollback)
+
+
+def queue_email(kind, to_address, company_id=None, **context):
+    """Add an email to the outbox in the current transaction; it is enqueued on commit."""
+    email = Email(kind=kind, to_address=to_address, company_id=company_id, context=context,
+                  status=EmailStatus.PENDING, enqueued_at=utcnow())
+    db.session.add(email)
+    db.session.flush()  # the id is needed after commit, when the session can no longer query
+    _enqueue_on_commit(email.id)
+    return email
+
+
+def queue_emails(kind, to_addresses, company_id=None, **context):
+    """`queue_email` to each address in one INSERT … VALUES (…), (…): a constant number of
+    statements however many recipients (the staff told about an access request)."""
+    if not to_addresses:
+        return []
+    now = utcnow()
+    rows = [{"kind": kind, "to_address": address, "company_id": company_id, "context": context,
+             "status": EmailStatus.PENDING, "enqueued_at": now, "created_at": now} for address in to_addresses]
+    ids = db.session.scalars(insert(Email).values(rows).returning(Email.id)).all()
+    for email_id in ids:
+        _enqueue_on_commit(email_id)
+    return ids
+
+
+def _enqueue_on_commit(email_id):
+    db.session.info.setdefault(_PENDING_KEY, []).append(email_id)
+
+
+def _enqueue_after_commit(session):
+    for email_id in session.info.pop(_PENDING_KEY, []):
+        enqueue(email_id)
+
+
+def _forget_after_rollback(session):
+    session.info.pop(_PENDING_KEY, None)
+
+
+def enqueue(email_id):
+    """Hand the email to the broker; if the broker is down the re-drive will do it later."""
+    try:
+        dramatiq.get_broker().get_actor(SEND_EMAIL_ACTOR).send(email_id)
+        return True
+    except Exception:  # any broker failure: the row is safe in the outbox
+        log.warning("could not enqueue email %s; the scheduler will re-drive it", email_id, exc_info=True)
+        return False
+
+
+def _seconds(name):
+    return timedelta(seconds=current_app.config[name])
+
+
+def _claimable(now):
+    return or_(
+        Email.status == EmailStatus.PENDING,
+        and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - _seconds("OUTBOX_LEASE_SECONDS")),
+    )
+
+
+def deliver(email_id, now=None):
+    """Send one outbox email if nobody has; True if this call sent it.
+
+    A failed send is recorded on the row (pending again, or failed once given up) and not
+    raised: the re-drive is what tries again, after a backoff.
+    """
+    now = now or utcnow()
+    claimed = db.session.execute(
+        update(Email).where(Email.id == email_id, _claimable(now))
+        .values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return False
+    email = db.session.get(Email, email_id)
+    try:
+        message = render_message(email)
+        smtp.send(message)
+    except Undeliverable as exc:
+        _release(email, now, EmailStatus.FAILED, str(exc))
+        return False
+    except NothingToSend as exc:
+        _release(email, now, EmailStatus.SKIPPED, str(exc))
+        return False
+    except Exception as exc:  # refused, timed out, any SMTP reply: an ordinary retry
+        give_up = _gives_up(email, now)
+        log.warning("email %s attempt %s failed%s: %s", email_id, email.attempts,
+                    "; giving up" if give_up else "; the re-drive tries again", exc)
+        _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING,
+                 f"{type(exc).__name__}: {exc}")
+        return False
+    db.session.execute(
+        update(Email).where(Email.id == email_id, Email.claimed_at == now)
+        .values(status=EmailStatus.SENT, sent_at=utcnow(), subject=message.subject, last_error=None)
+    )
+    db.session.commit()
+    return True
+
+
+def _gives_up(email, now):
+    too_old = email.created_at <= now - _seconds("OUTBOX_GIVE_UP_AFTER_SECONDS")
+    return too_old and email.attempts >= MIN_ATTEMPTS_BEFORE_GIVING_UP
+
+
+def _release(email, claimed_at, status, error):
+    email_id = email.id
+    db.session.rollback()
+    # enqueued_at is the last hand-off: the re-drive's backoff counts from this attempt.
+    db.session.execute(
+        update(Email).where(Email.id == email_id, Email.claimed_at == claimed_at)
+        .values(status=status, claimed_at=None, enqueued_at=claimed_at, last_error=error[:2000])
+    )
+    db.session.commit()
+
+
+def retry_delay(attempts):
+    """How long a pending email waits after its last hand-off before it is handed off again."""
+    if attempts == 0:  # never tried: the broker was down, or the queue is long
+        return _seconds("OUTBOX_REDRIVE_AFTER_SECONDS")
+    backoff = current_app.config["OUTBOX_RETRY_MIN_SECONDS"] * 2 ** min(attempts - 1, 20)
+    return timedelta(seconds=min(backoff, current_app.config["OUTBOX_RETRY_MAX_SECONDS"]))
+
+
+def redrive(now=None, limit=500):
+    """Enqueue emails that are due again; safe to run in several schedulers at once.
+
+    Due: a pending email whose backoff since its last hand-off has passed, and an email whose
+    worker's lease ran out (once per lease, so a long queue is not flooded).
+    """
+    now = now or utcnow()
+    lease = _seconds("OUTBOX_LEASE_SECONDS")
+    soonest = min(retry_delay(0), retry_delay(1))
+    candidates = db.session.execute(
+        select(Email.id, Email.status, Email.attempts, Email.enqueued_at).where(or_(
+            and_(Email.status == EmailStatus.PENDING,
+                 or_(Email.enqueued_at.is_(None), Email.enqueued_at < now - soonest)),
+            and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - lease,
+                 or_(Email.enqueued_at.is_(None), Email.enqueued_at < now - lease)),
+        )).order_by(Email.enqueued_at, Email.id).limit(limit)
+    ).all()
+    db.session.commit()
+    enqueued = 0
+    for row in candidates:
+        if (row.status == EmailStatus.PENDING and row.enqueued_at is not None
+                and row.enqueued_at > now - retry_delay(row.attempts)):
+            continue  # still backing off
+        # Compare-and-set on the hand-off time: of two schedulers, only one wins the row.
+        seen = Email.enqueued_at.is_(None) if row.enqueued_at is None else Email.enqueued_at == row.enqueued_at
+        won = db.session.execute(
+            update(Email).where(Email.id == row.id, _claimable(now), seen).values(enqueued_at=now)
+        ).rowcount
+        db.session.commit()
+        if won and enqueue(row.id):
+            enqueued += 1
+    return enqueued
+
+
+def retry(email):
+    """Put a failed email back in the queue (an admin's action); any other email stays as it is."""
+    if email.status != EmailStatus.FAILED:
+        return False
+    email.status = EmailStatus.PENDING
+    email.attempts = 0
+    email.last_error = None
+    email.enqueued_at = utcnow()
+    _enqueue_on_commit(email.id)
+    db.session.commit()
+    return True
+
+
+def failed_emails(limit=100):
+    """Every company's failed emails and those of no company (password resets), newest first:
+    the operator's view (`flask emails failed`)."""
+    return db.session.scalars(
+        select(Email).where(Email.status == EmailStatus.FAILED).order_by(Email.id.desc()).limit(limit)
+    ).all()
+
+
+def retry_by_id(email_id):
+    """An operator's retry (`flask emails retry ID`): True if the email was failed and is queued."""
+    email = db.session.get(Email, email_id)
+    return email is not None and retry(email)
+
+
+def emails_page(page=1):
+    """The current company's outgoing emails, newest first."""
+    return paginate(scoped(Email).order_by(Email.id.desc()), page, PAGE_SIZE)

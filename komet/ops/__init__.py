@@ -1,0 +1,1 @@
+"""Operability: what tells an operator the platform is well (health checks)."""

@@ -1,0 +1,94 @@
+"""Prometheus metrics of the web process, with prometheus_client directly.
+
+Why not prometheus-flask-exporter: the two metrics we want (requests by endpoint, method and
+status; latency by endpoint) are a before/after_request pair on prometheus_client, which we
+need anyway for the database gauges, and which dramatiq's own Prometheus middleware uses in
+the worker; the exporter would add a layer whose gunicorn support is that same
+prometheus_client multiprocess mode.
+
+Requests are labelled by endpoint (the route's name), never by path, so ids in URLs do not
+make a series each. Probes and /metrics itself are not counted: a failing /readyz is not a
+user seeing a 5xx.
+
+gunicorn runs several processes: with PROMETHEUS_MULTIPROC_DIR set (an empty directory,
+wiped at each deploy) every process writes its counters there and /metrics adds them up;
+gunicorn.conf.py marks a dead worker's files. Without it, each process reports its own
+counters (fine with one worker, wrong with several).
+
+The database figures (emails by state, oldest unsent email, heartbeat ages) and the broker's
+queue depths are computed at scrape time by a collector, once per scrape whichever process answers it.
+"""
+import os
+import time
+
+from flask import g, request
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
+                               generate_latest)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from komet.ops import health, status
+
+UNCOUNTED_BLUEPRINTS = {"health"}
+
+REQUESTS = Counter("komet_http_requests_total", "HTTP requests answered, by endpoint, method and status.",
+                   ["endpoint", "method", "status"])
+LATENCY = Histogram("komet_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint.",
+                    ["endpoint", "method"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+def init_app(app):
+    app.before_request(_start_timer)
+    app.after_request(_count)
+
+
+def _start_timer():
+    g._komet_request_started = time.perf_counter()
+
+
+def _count(response):
+    started = g.pop("_komet_request_started", None)
+    if started is None or request.blueprint in UNCOUNTED_BLUEPRINTS:
+        return response
+    endpoint = request.endpoint or "unmatched"  # a 404 has no endpoint: one series for all
+    REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+    LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+    return response
+
+
+class DatabaseCollector:
+    """Gauges read from the database when Prometheus scrapes."""
+
+    def collect(self):
+        figures = status.snapshot()
+        emails = GaugeMetricFamily("komet_emails", "Emails in the outbox by state (pending, sending, failed).",
+                                   labels=["state"])
+        for state, n in figures["emails"].items():
+            emails.add_metric([state], n)
+        yield emails
+        yield GaugeMetricFamily("komet_email_oldest_unsent_age_seconds",
+                                "Seconds the oldest email not yet sent has waited (0 when none waits).",
+                                value=figures["oldest_unsent_age"])
+        ages = GaugeMetricFamily("komet_heartbeat_age_seconds",
+                                 "Seconds since the process last did its work (+Inf if it never did).",
+                                 labels=["process"])
+        for process, age in figures["heartbeat_ages"].items():
+            ages.add_metric([process], float("inf") if age is None else age)
+        yield ages
+        depth = GaugeMetricFamily("komet_queue_depth", "Messages waiting in each broker queue.", labels=["queue"])
+        for queue, n in health.queue_depths().items():
+            depth.add_metric([queue], n)
+        yield depth
+
+
+def exposition():
+    """(body, content type) of /metrics: this process's (or all processes') counters, then the database's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    database = CollectorRegistry()
+    database.register(DatabaseCollector())
+    return generate_latest(registry) + generate_latest(database), CONTENT_TYPE_LATEST

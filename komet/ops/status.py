@@ -1,0 +1,62 @@
+"""The figures that say whether email flows: read from the database when asked.
+
+Shared by the metrics scrape and the operator page, so both say the same thing. Only the
+states an operator acts on are counted (pending, sending, failed): they go through the
+(status, enqueued_at) index, while counting every email ever sent would scan the whole
+table on each scrape (the worker's dramatiq metrics count sends as they happen).
+"""
+from sqlalchemy import func, select
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.models import Email, EmailStatus
+from komet.ops import heartbeats
+
+COUNTED_STATES = (EmailStatus.PENDING, EmailStatus.SENDING, EmailStatus.FAILED)
+UNSENT_STATES = (EmailStatus.PENDING, EmailStatus.SENDING)
+
+
+def email_counts():
+    """{state: how many emails are in it} for the counted states (0 included)."""
+    rows = db.session.execute(select(Email.status, func.count()).where(Email.status.in_(COUNTED_STATES))
+                              .group_by(Email.status)).all()
+    counts = {state.value: 0 for state in COUNTED_STATES}
+    counts.update({EmailStatus(status).value: n for status, n in rows})
+    return counts
+
+
+def oldest_unsent_age(now=None):
+    """Seconds the oldest email not yet sent has waited since it was written (0 when none)."""
+    now = now or utcnow()
+    oldest = db.session.scalar(select(func.min(Email.created_at)).where(Email.status.in_(UNSENT_STATES)))
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:  # func.min drops the column type on SQLite: the value is naive UTC
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    return max(0.0, (now - oldest).total_seconds())
+
+
+def snapshot(now=None):
+    """Everything the operator page and the metrics show, read at one moment."""
+    now = now or utcnow()
+    return {"emails": email_counts(), "oldest_unsent_age": oldest_unsent_age(now),
+            "heartbeats": heartbeats.last_beats(), "heartbeat_ages": heartbeats.ages(now), "now": now}
+
+
+def verdicts(figures, heartbeat_stale, email_stale):
+    """[(part, stuck, what to say)] for the worker, the scheduler and email, from `snapshot()`."""
+    said = []
+    for process, verb in (("worker", "checked in"), ("scheduler", "finished a sweep")):
+        age = figures["heartbeat_ages"][process]
+        if age is None:
+            said.append((process, True, f"The {process} has never {verb}."))
+        elif age > heartbeat_stale:
+            said.append((process, True, f"The {process} is stuck: it last {verb} {age:.0f} s ago."))
+        else:
+            said.append((process, False, f"The {process} is working (last {age:.0f} s ago)."))
+    oldest = figures["oldest_unsent_age"]
+    if oldest > email_stale:
+        said.append(("email", True, f"Email is stuck: the oldest unsent email has waited {oldest:.0f} s."))
+    else:
+        said.append(("email", False, f"Email flows (oldest unsent: {oldest:.0f} s)."))
+    return said

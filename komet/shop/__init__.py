@@ -1,0 +1,1 @@
+"""The buyer's shop (the catalogue is a demo stand-in for the real product list)."""

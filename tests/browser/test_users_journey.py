@@ -1,0 +1,118 @@
+"""E-commerce users, clicked through in Chromium against the real web and worker processes."""
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.steps import log_in, log_out
+from tests.browser.conftest import shot
+from tests.mailsink import text_of
+
+NEW_PASSWORD = "sunflowers at dawn"
+
+
+def link_from(smtp_sink, address, count, path):
+    messages = smtp_sink.wait_for(count, address=address)
+    assert len(messages) >= count, f"no email #{count} to {address}"
+    return messages[-1], re.search(rf"(http://\S+/{path}/\S+)", text_of(messages[-1])).group(1)
+
+
+def add_user(page, name, email, username, customer_search, customer):
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Add E-Commerce User").click()
+    expect(page.get_by_role("heading", name="Add E-Commerce User")).to_be_visible()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Find customers by name or code").fill(customer_search)
+    page.get_by_role("checkbox", name=customer).check()
+    expect(page.get_by_role("list", name="Chosen customers").get_by_role("checkbox", name=customer)).to_be_checked()
+
+
+def test_staff_add_a_buyer_who_activates_then_a_second_seller_links_the_same_login(page, demo, smtp_sink):
+    log_in(page, "admin@bloom.example")
+    add_user(page, "Nina Newshop", "nina@newshop.example", "nina", "rose", "Rose Café 🌹")
+    shot(page, "20-add-ecommerce-user")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Nina Newshop was added as Pending")).to_be_visible()
+    row = page.get_by_role("row", name=re.compile("Nina Newshop"))
+    expect(row).to_contain_text("Pending")
+    shot(page, "21-setup-users")
+    log_out(page)
+
+    message, url = link_from(smtp_sink, "nina@newshop.example", 1, "activate")
+    assert "Bloom Wholesale Flowers" in message["Subject"] and "nina" in text_of(message)
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Activate your login")).to_be_visible()
+    shot(page, "22-activate")
+    page.get_by_label("Password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Repeat the password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Activate and log in").click()
+    expect(page.get_by_role("heading", name="Welcome to Bloom Wholesale Flowers")).to_be_visible()
+    expect(page.get_by_text("Buying for Rose Café 🌹")).to_be_visible()
+    log_out(page)
+
+    log_in(page, "admin@harvest.example")
+    add_user(page, "Nina at Harvest", "NINA@newshop.example", "nina-h", "deli", "Green Market Deli")
+    page.get_by_role("button", name="Save").click()
+    dialog = page.get_by_role("dialog", name="This person already uses Komet")
+    expect(dialog).to_be_visible()
+    expect(dialog).not_to_contain_text("Bloom")  # staff never learn the other companies
+    shot(page, "23-already-uses-komet")
+    dialog.get_by_role("button", name="Add and ask them to confirm").click()
+    expect(page.get_by_role("row", name=re.compile("Nina at Harvest"))).to_contain_text("Pending")
+    log_out(page)
+
+    message, url = link_from(smtp_sink, "nina@newshop.example", 2, "confirm-link")
+    page.goto(url)
+    page.get_by_role("button", name="Confirm Harvest Produce Co.").click()
+    expect(page.get_by_text("You now work with Harvest Produce Co.")).to_be_visible()
+    log_in(page, "nina@newshop.example", NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="Choose a company")).to_be_visible()
+    shot(page, "24-choose-after-confirm")
+    page.get_by_role("button", name=re.compile("Harvest Produce Co.*Green Market Deli")).click()
+    expect(page.get_by_role("heading", name="Welcome to Harvest Produce Co.")).to_be_visible()
+    page.get_by_role("link", name="Change Company").click()
+    page.get_by_role("button", name=re.compile("Bloom Wholesale Flowers.*Rose Café")).click()
+    expect(page.get_by_role("heading", name="Welcome to Bloom Wholesale Flowers")).to_be_visible()
+
+
+def test_staff_import_a_csv_with_two_bad_rows(page, demo, smtp_sink):
+    rows = [f"Importer {n};importer{n}@shop.example;importer{n};{'Green Market' if n % 2 else 'Rose Café 🌹'}"
+            for n in range(8)]
+    rows += ["No Customer;nocustomer@shop.example;nocust;Nobody Ltd", "Bad Email;not-an-email;bademail;Green Market"]
+    csv = ("\ufeffname;email;username;customer\n" + "\n".join(rows) + "\n").encode()
+    log_in(page, "setup@bloom.example")
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Import from CSV").click()
+    page.get_by_label("CSV file").set_input_files(files=[{"name": "buyers.csv", "mimeType": "text/csv", "buffer": csv}])
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("Dry run of 10 rows")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("Nobody Ltd"))).to_contain_text("No customer of yours")
+    expect(page.get_by_role("row", name=re.compile("not-an-email"))).to_contain_text("not a valid address")
+    shot(page, "25-import-dry-run")
+    page.get_by_role("button", name="Import 8 rows").click()
+    expect(page.get_by_role("heading", name="Import finished")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("8 created")).to_be_visible()
+    expect(page.get_by_text("2 refused")).to_be_visible()
+    shot(page, "26-import-summary")
+    page.get_by_role("link", name="Back to Users").click()
+    expect(page.get_by_role("cell", name="importer7@shop.example")).to_be_visible()
+    assert len(smtp_sink.wait_for(8)) >= 8
+
+
+def test_setup_users_reads_as_cards_on_a_phone(page, demo):
+    phone = {"width": 390, "height": 844}
+    page.set_viewport_size(phone)
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/users")
+    expect(page.get_by_role("heading", name="E-Commerce Users")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]  # nothing scrolls sideways
+    row = page.locator("tbody tr", has_text="multi@greenmarket.example")  # the longest email
+    expect(row.locator("td[data-label='Email']")).to_be_visible()
+    edit = row.get_by_role("link", name=re.compile("^Edit"))
+    box = edit.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= phone["width"]
+    edit.click()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]
+    shot(page, "27-setup-users-phone")

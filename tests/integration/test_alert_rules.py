@@ -1,0 +1,60 @@
+"""The shipped alert rules are valid and only name metrics the app really exports."""
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.stack import ROOT
+
+RULES = ROOT / "ops" / "prometheus" / "komet.rules.yml"
+
+
+def test_promtool_accepts_the_rules():
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _expressions():
+    # No YAML library in the app's dependencies: the rules file keeps each expr a plain
+    # scalar or a `|` block, which this reads.
+    text = RULES.read_text()
+    exprs = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        match = re.match(r"^(\s*)expr:\s*(.*)$", line)
+        if not match:
+            continue
+        indent, value = len(match.group(1)), match.group(2)
+        if value.strip() == "|":
+            block = []
+            for follower in lines[i + 1:]:
+                if follower.strip() and len(follower) - len(follower.lstrip()) <= indent:
+                    break
+                block.append(follower.strip())
+            value = " ".join(block)
+        exprs.append(value)
+    return exprs
+
+
+def test_every_alert_names_metrics_the_app_exports(client):
+    client.get("/login")  # one request, so the request counter has a series
+    exported = client.get("/metrics").get_data(as_text=True)
+    exprs = _expressions()
+    assert len(exprs) == 5
+    for expr in exprs:
+        names = set(re.findall(r"\bkomet_[a-z_]+\b", expr))
+        assert names, expr
+        for name in names:
+            assert re.search(rf"^{name}[{{ ]", exported, re.M), f"{name} (in {expr!r}) is not exported"
+
+
+def test_the_thresholds_are_the_agreed_ones():
+    exprs = " ".join(_expressions())
+    assert "komet_email_oldest_unsent_age_seconds) > 300" in exprs
+    assert 'komet_heartbeat_age_seconds{process="worker"}) > 120' in exprs
+    assert 'komet_heartbeat_age_seconds{process="scheduler"}) > 120' in exprs
+    assert "> 0.01" in exprs

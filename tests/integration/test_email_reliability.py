@@ -1,0 +1,121 @@
+"""Email survives SMTP faults: a silent server, an outage of an hour, an email that fails for
+good is visible and retryable by an operator."""
+from contextlib import contextmanager
+from datetime import timedelta
+
+import dramatiq
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.mail import outbox
+from komet.models import Email, EmailStatus
+from tests.faults import SMTPGate, closed_port
+
+
+@contextmanager
+def smtp_at(app, port, timeout=None):
+    """Point the app's SMTP settings at `port` (a real socket) for the block."""
+    state = app.extensions["mail"]
+    saved = state.port, app.config["MAIL_TIMEOUT"]
+    state.port = port
+    if timeout is not None:
+        app.config["MAIL_TIMEOUT"] = timeout
+    try:
+        yield
+    finally:
+        state.port, app.config["MAIL_TIMEOUT"] = saved
+
+
+def _reset_email(app, make):
+    user = make.staff(make.company())
+    with app.app_context():
+        email_id = outbox.queue_email("password_reset", user.email, user_id=user.id).id
+        db.session.commit()
+    dramatiq.get_broker().flush_all()
+    return email_id, user
+
+
+def _row(app, email_id):
+    with app.app_context():
+        row = db.session.get(Email, email_id)
+        db.session.expunge_all()
+        return row
+
+
+def test_a_server_that_accepts_and_never_answers_fails_the_attempt_instead_of_hanging(app, make, smtp_sink):
+    email_id, user = _reset_email(app, make)
+    with SMTPGate() as silent, smtp_at(app, silent.port, timeout=0.5), app.app_context():
+        assert outbox.deliver(email_id) is False  # returns: the worker thread is free again
+    row = _row(app, email_id)
+    assert row.status == EmailStatus.PENDING and "timed out" in row.last_error
+    with app.app_context():
+        assert outbox.deliver(email_id) is True
+    assert len(smtp_sink.to(user.email)) == 1
+
+
+def test_an_smtp_outage_of_more_than_an_hour_loses_no_email_and_backs_off(app, make, smtp_sink):
+    email_id, user = _reset_email(app, make)
+    start = utcnow()
+    with smtp_at(app, closed_port()), app.app_context():
+        # A scheduler sweeping every 30 s for 70 minutes; every email it enqueues is delivered.
+        for step in range(0, 70 * 60, 30):
+            now = start + timedelta(seconds=step)
+            if outbox.redrive(now=now):
+                dramatiq.get_broker().flush_all()
+                assert outbox.deliver(email_id, now=now) is False
+    row = _row(app, email_id)
+    assert row.status == EmailStatus.PENDING
+    # Backoff: far fewer tries than sweeps (140), yet more than the old budget of 8.
+    assert 8 < row.attempts <= 15
+    back = start + timedelta(minutes=90)
+    with app.app_context():
+        assert outbox.redrive(now=back) == 1
+        assert outbox.deliver(email_id, now=back) is True
+    assert [m["Subject"] for m in smtp_sink.to(user.email)] == ["Reset your Komet password"]
+
+
+def test_an_email_still_failing_after_the_give_up_age_ends_failed(app, make):
+    email_id, _ = _reset_email(app, make)
+    later = utcnow() + timedelta(seconds=app.config["OUTBOX_GIVE_UP_AFTER_SECONDS"] + 60)
+    with smtp_at(app, closed_port()), app.app_context():
+        for attempt in range(outbox.MIN_ATTEMPTS_BEFORE_GIVING_UP):
+            outbox.deliver(email_id, now=later + timedelta(hours=attempt))
+    row = _row(app, email_id)
+    assert row.status == EmailStatus.FAILED and "refused" in row.last_error.lower()
+
+
+def test_a_lease_that_ran_out_is_redriven_at_the_next_sweep(app, make):
+    email_id, _ = _reset_email(app, make)
+    lease = app.config["OUTBOX_LEASE_SECONDS"]
+    claimed = utcnow()
+    with app.app_context():
+        row = db.session.get(Email, email_id)
+        row.status, row.claimed_at, row.attempts = EmailStatus.SENDING, claimed, 1
+        db.session.commit()
+        assert outbox.redrive(now=claimed + timedelta(seconds=lease - 1)) == 0
+        assert outbox.redrive(now=claimed + timedelta(seconds=lease + 1)) == 1
+        # Once per lease: the next sweeps leave the re-driven row to the worker.
+        assert outbox.redrive(now=claimed + timedelta(seconds=lease + 31)) == 0
+
+
+def test_operator_lists_and_retries_a_failed_password_reset_of_no_company(app, make, worker, smtp_sink):
+    email_id, user = _reset_email(app, make)
+    with app.app_context():
+        db.session.get(Email, email_id).status = EmailStatus.FAILED
+        db.session.get(Email, email_id).last_error = "SMTPServerDisconnected: gone"
+        db.session.commit()
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["emails", "failed"])
+    assert listed.exit_code == 0
+    assert f"{email_id}\t-\tpassword_reset\t{user.email}" in listed.output and "gone" in listed.output
+    retried = runner.invoke(args=["emails", "retry", str(email_id)])
+    assert retried.exit_code == 0 and "queued again" in retried.output
+    worker()
+    assert _row(app, email_id).status == EmailStatus.SENT
+    assert len(smtp_sink.to(user.email)) == 1
+    assert "No failed emails." in runner.invoke(args=["emails", "failed"]).output
+
+
+def test_forgot_password_page_tells_the_person_to_try_again_if_nothing_arrives(client, make):
+    page = client.form_post("/forgot-password", {"email": "nobody@example.com"}).data.decode()
+    assert "try again" in page

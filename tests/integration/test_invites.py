@@ -1,0 +1,524 @@
+"""Invites: the staff screen, the public invite page, Register Here and the approval queue."""
+import re
+import threading
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from komet.extensions import db
+from komet.invites import links, requests
+from komet.models import (AccessRequest, AuditEvent, Customer, CustomerUser, Email, EcommerceUser,
+                          LinkStatus, RequestStatus, Role)
+from tests.factories import PASSWORD
+
+FORM = {"business_name": "Rose Café", "contact_name": "Rosa Diaz", "email": "Rosa@Example.com",
+        "phone": "555-0100", "city": "Miami", "country": "USA", "message": "Hello", "website": ""}
+
+
+def _token(app, company):
+    with app.app_context():
+        return links.link_for(company.id).token
+
+
+def _request(app, company, **fields):
+    with app.app_context():
+        return requests.submit(company.id, **{**FORM, **fields})[0].id
+
+
+@pytest.mark.parametrize("role, status", [(Role.ADMIN, 200), (Role.SALES_MANAGER, 200), (Role.SETUP, 403)])
+def test_only_admins_and_sales_managers_see_the_invite_screen(client, make, role, status):
+    staff = make.staff(make.company(), role=role)
+    response = client.login_as(staff).get("/setup/users/invite")
+    assert response.status_code == status
+    if status == 200:
+        assert b"Invite Customers to Your E-Commerce" in response.data and b"Copy link" in response.data
+
+
+def test_buyers_get_403_on_the_invite_screen(client, two_companies):
+    assert client.login_as(two_companies["a_buyer"]).get("/setup/users/invite").status_code == 403
+
+
+def test_the_link_stays_the_same_between_visits_and_is_not_the_company_id(app, client, make):
+    company = make.company("Alpha Flowers")
+    client.login_as(make.staff(company))
+    first = re.search(rb'id="invite-url" type="text" value="([^"]+)"', client.get("/setup/users/invite").data)[1]
+    second = re.search(rb'id="invite-url" type="text" value="([^"]+)"', client.get("/setup/users/invite").data)[1]
+    assert first == second and first.startswith(b"http://komet.test/i/")
+    token = first.rsplit(b"/", 1)[1].decode()
+    assert len(token) >= 40 and "alpha" not in token.lower()
+
+
+def test_qr_codes_download_as_print_sized_png_and_svg(client, make):
+    client.login_as(make.staff(make.company()))
+    png = client.get("/setup/users/invite/qr.png")
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    assert "attachment" in png.headers["Content-Disposition"]
+    from PIL import Image
+    import io
+    image = Image.open(io.BytesIO(png.data))
+    assert image.size[0] >= 1000 and image.size[0] == image.size[1]
+    svg = client.get("/setup/users/invite/qr.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<path" in svg.data
+
+
+def test_regenerate_replaces_the_link_and_the_old_one_answers_404(app, client, make):
+    company = make.company()
+    admin = make.staff(company)
+    old = _token(app, company)
+    assert client.get(f"/i/{old}").status_code == 200
+    response = client.login_as(admin).form_post("/setup/users/invite/regenerate")
+    assert response.status_code == 303
+    new = _token(app, company)
+    assert new != old
+    assert client.get(f"/i/{old}").status_code == 404
+    assert client.get(f"/i/{new}").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.company_id == company.id)) \
+            == "invite_regenerated"
+
+
+@pytest.mark.parametrize("mangle", [lambda t: "nope", lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+                                    lambda t: t.split(".")[0], lambda t: "." + t.split(".")[1], lambda t: "x" * 300])
+def test_unknown_or_tampered_tokens_get_a_friendly_404(app, client, make, mangle):
+    token = _token(app, make.company("Alpha Flowers"))
+    response = client.get(f"/i/{mangle(token)}")
+    assert response.status_code == 404
+    assert b"This invitation link doesn" in response.data and b"Alpha Flowers" not in response.data
+
+
+def test_a_wrong_secret_costs_the_same_work_as_the_right_one(app, client, make, queries, monkeypatch):
+    """No wall clock: the same query and one constant-time compare of an equally long secret,
+    whether the lookup is unknown, the secret wrong, or the token right."""
+    token = _token(app, make.company())
+    lookup, secret = token.split(".")
+    compared = []
+    real = links.hmac.compare_digest
+    counted = SimpleNamespace(compare_digest=lambda a, b: compared.append(len(a)) or real(a, b))
+    monkeypatch.setattr(links, "hmac", counted)  # only links' compares, not the session cookie's
+    work = []
+    for tried in (f"{'Z' * len(lookup)}.{secret}", f"{lookup}.{'Z' * len(secret)}", token):
+        with queries:
+            client.get(f"/i/{tried}")
+        work.append((queries.count, queries.statements[0]))
+    assert work[0] == work[1] == work[2]
+    assert compared == [len(secret)] * 3
+
+
+def test_the_invite_page_is_one_indexed_lookup(app, client, make, queries):
+    company = make.company("Alpha Flowers")
+    token = _token(app, company)
+    with queries:
+        response = client.get(f"/i/{token}")
+    assert response.status_code == 200
+    assert b"Alpha Flowers" in response.data and b"Register Here" in response.data
+    assert b'class="topbar' not in response.data  # no platform header
+    assert queries.count == 1, queries.statements
+    assert "invite_links.lookup = " in queries.statements[0]
+
+
+def test_register_here_stores_the_request_and_queues_one_email_each(app, client, make):
+    company = make.company("Alpha Flowers")
+    admin, sales = make.staff(company), make.staff(company, role=Role.SALES_MANAGER)
+    make.staff(company, role=Role.SETUP)  # not told: Setup staff do not decide on requests
+    make.staff(make.company())  # another seller's Admin: never told
+    token = _token(app, company)
+    response = client.form_post(f"/i/{token}/register", data=FORM)
+    assert response.status_code == 200 and b"Thank you" in response.data
+    with app.app_context():
+        stored = db.session.scalars(select(AccessRequest)).all()
+        assert [(r.company_id, r.email, r.status) for r in stored] == [(company.id, "rosa@example.com",
+                                                                         RequestStatus.PENDING)]
+        emails = db.session.execute(select(Email.kind, Email.to_address)).all()
+    assert sorted(emails) == sorted([("access_request_received", "rosa@example.com"),
+                                     ("access_request_staff", admin.email), ("access_request_staff", sales.email)])
+
+
+def test_register_here_post_runs_a_constant_number_of_queries(app, client, make, queries):
+    few, many = make.company(), make.company()
+    make.staff(few)
+    for _ in range(6):
+        make.staff(many, role=Role.SALES_MANAGER)
+    counts = []
+    for company in (few, many):
+        token = _token(app, company)
+        client.csrf_token()
+        with queries:
+            assert client.form_post(f"/i/{token}/register", data=FORM).status_code == 200
+        counts.append(queries.count)
+    assert counts[0] == counts[1], counts
+
+
+def test_the_same_email_pending_is_told_and_not_stored_twice(app, client, make):
+    company = make.company()
+    token = _token(app, company)
+    client.form_post(f"/i/{token}/register", data=FORM)
+    response = client.form_post(f"/i/{token}/register", data={**FORM, "email": " rosa@EXAMPLE.com"})
+    assert response.status_code == 200 and b"We already have your request" in response.data
+    with app.app_context():
+        assert len(db.session.scalars(select(AccessRequest)).all()) == 1
+        assert len(db.session.scalars(select(Email)).all()) == 1  # the first confirmation only
+
+
+def test_the_database_holds_one_pending_request_per_email(app, make):
+    from sqlalchemy.exc import IntegrityError
+    company = make.company()
+    _request(app, company)
+    with app.app_context():
+        twin = dict(company_id=company.id, business_name="Twin", contact_name="T", email="rosa@example.com")
+        db.session.add(AccessRequest(**twin, status=RequestStatus.PENDING))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.session.add(AccessRequest(**twin, status=RequestStatus.REJECTED))  # decided ones may repeat
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(AccessRequest)) == 2
+
+
+def test_two_submits_of_one_email_at_the_same_moment_store_one_request(app, make, monkeypatch):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("needs two real connections writing at once (PostgreSQL)")
+    company = make.company()
+    make.staff(company)
+    token = _token(app, company)
+    # Both requests have found nothing pending before either inserts: only the index stops the second.
+    barrier, checked = threading.Barrier(2, timeout=20), threading.local()
+    real = requests._pending_with
+
+    def check_then_wait(*args):
+        found = real(*args)
+        if not getattr(checked, "once", False):
+            checked.once = True
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(requests, "_pending_with", check_then_wait)
+    answers = []
+
+    def send(address):
+        response = app.test_client().form_post(f"/i/{token}/register", data=FORM,
+                                               environ_base={"REMOTE_ADDR": address})
+        answers.append((response.status_code, b"We already have your request" in response.data))
+
+    threads = [threading.Thread(target=send, args=(f"10.0.0.{i}",)) for i in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(answers) == [(200, False), (200, True)]  # one thank-you, one "already received"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AccessRequest)) == 1
+        kinds = db.session.scalars(select(Email.kind)).all()
+    assert sorted(kinds) == ["access_request_received", "access_request_staff"]  # told once, not twice
+
+
+def test_invalid_register_form_shows_field_errors_with_422(app, client, make):
+    token = _token(app, make.company())
+    response = client.form_post(f"/i/{token}/register", data={**FORM, "email": "not-an-email", "business_name": ""})
+    assert response.status_code == 422
+    assert b"Enter a valid email address" in response.data and b"Enter your business name." in response.data
+    with app.app_context():
+        assert db.session.scalars(select(AccessRequest)).all() == []
+
+
+def test_register_without_csrf_is_refused(app, client, make):
+    token = _token(app, make.company())
+    assert client.post(f"/i/{token}/register", data=FORM).status_code == 400
+
+
+def test_the_honeypot_thanks_a_bot_and_stores_nothing(app, client, make):
+    token = _token(app, make.company())
+    response = client.form_post(f"/i/{token}/register", data={**FORM, "website": "http://spam.example"})
+    assert response.status_code == 200 and b"Thank you" in response.data
+    with app.app_context():
+        assert db.session.scalars(select(AccessRequest)).all() == []
+        assert db.session.scalars(select(Email)).all() == []
+
+
+def test_register_here_is_rate_limited_per_address_with_a_clear_message(app, client, make):
+    token = _token(app, make.company("Alpha Flowers"))
+    statuses = [client.form_post(f"/i/{token}/register", data={**FORM, "email": f"p{i}@example.com"}).status_code
+                for i in range(7)]
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
+    response = client.form_post(f"/i/{token}/register", data={**FORM, "email": "late@example.com"})
+    assert response.status_code == 429 and b"Too many requests" in response.data
+    with app.app_context():
+        assert len(db.session.scalars(select(AccessRequest)).all()) == 5
+
+
+def test_register_here_is_rate_limited_per_link_from_any_address(app, client, make):
+    app.config["INVITE_LINK_RATE_LIMIT"] = "3 per hour"
+    try:
+        token = _token(app, make.company())
+        statuses = [client.form_post(f"/i/{token}/register", data={**FORM, "email": f"p{i}@example.com"},
+                                     environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}).status_code for i in range(4)]
+    finally:
+        app.config["INVITE_LINK_RATE_LIMIT"] = "100 per hour"
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_a_paused_link_takes_no_requests_but_buyers_still_log_in(app, client, make):
+    company = make.company("Alpha Flowers")
+    admin = make.staff(company)
+    buyer = make.buyer(make.customer(company))
+    token = _token(app, company)
+    client.login_as(admin).form_post("/setup/users/invite/pause")
+    visitor = app.test_client()
+    assert b"not accepting new requests" in visitor.get(f"/i/{token}").data
+    assert visitor.form_post(f"/i/{token}/register", data=FORM).status_code == 409
+    response = visitor.form_post(f"/i/{token}/login", data={"email": buyer.email, "password": PASSWORD})
+    assert response.status_code == 303 and response.location.endswith("/shop/")
+
+
+def test_a_buyer_of_several_sellers_logs_in_straight_into_this_shop(app, client, make):
+    alpha, beta = make.company("Alpha Flowers"), make.company("Beta Produce")
+    buyer = make.buyer(make.customer(beta, "Beta Customer"))
+    make.link(buyer, make.customer(alpha, "Alpha Customer"))
+    token = _token(app, alpha)
+    response = client.form_post(f"/i/{token}/login", data={"email": buyer.email, "password": PASSWORD})
+    assert response.status_code == 303 and response.location.endswith("/shop/")
+    shop = client.get("/shop/", follow_redirects=True)
+    assert b"Alpha Flowers" in shop.data and b"Alpha Customer" in shop.data
+
+
+def test_an_invite_login_is_a_focused_shop_that_signs_out_to_the_invite_page(app, client, make):
+    alpha, beta = make.company("Alpha Flowers"), make.company("Beta Produce")
+    buyer = make.buyer(make.customer(beta, "Beta Customer"))
+    make.link(buyer, make.customer(alpha, "Alpha Customer"))
+    token = _token(app, alpha)
+    client.form_post(f"/i/{token}/login", data={"email": buyer.email, "password": PASSWORD})
+    shop = client.get("/shop/").data.decode()
+    assert 'class="focused-header' in shop and 'class="topbar' not in shop  # no platform header
+    assert "Alpha Flowers" in shop and 'id="shop-messages"' in shop and "Sign out" in shop
+    assert "Change Company" not in shop and "Beta Produce" not in shop
+    with app.app_context():  # staff regenerate the link while the buyer shops
+        links.regenerate(links.link_for(alpha.id))
+    fresh = _token(app, alpha)
+    response = client.form_post("/logout")
+    assert response.status_code == 303 and response.location.endswith(f"/i/{fresh}")
+    page = client.get(response.location).data.decode()
+    assert "You have logged out." in page and "Welcome to Alpha Flowers" in page
+
+
+def test_a_normal_login_after_an_invite_login_shows_the_platform_header(app, client, make):
+    company = make.company("Alpha Flowers")
+    buyer = make.buyer(make.customer(company))
+    client.form_post(f"/i/{_token(app, company)}/login", data={"email": buyer.email, "password": PASSWORD})
+    assert b"focused-header" in client.get("/shop/").data
+    client.form_post("/login", data={"email": buyer.email, "password": PASSWORD})
+    shop = client.get("/shop/").data.decode()
+    assert 'class="topbar' in shop and "focused-header" not in shop and "Log out" in shop
+    assert client.form_post("/logout").location.endswith("/login")
+
+
+def test_a_login_without_an_active_link_here_is_told_and_not_logged_in(app, client, make):
+    alpha, beta = make.company("Alpha Flowers"), make.company("Beta Produce")
+    outsider = make.buyer(make.customer(beta, "Beta Customer"))
+    pending = make.ecommerce_user(alpha, status=LinkStatus.PENDING)
+    token = _token(app, alpha)
+    for who in (outsider, pending):
+        response = client.form_post(f"/i/{token}/login", data={"email": who.email, "password": PASSWORD})
+        assert response.status_code == 403
+        assert b"not for this seller" in response.data and b"Register Here" in response.data
+        assert client.get("/shop/").status_code in (302, 303)  # not logged in anywhere
+
+
+def test_failed_logins_on_invite_pages_and_the_login_page_count_together_per_email(app, client, make):
+    alpha, beta = make.company(), make.company()
+    buyer = make.buyer(make.customer(alpha))
+    doors = [f"/i/{_token(app, alpha)}/login", f"/i/{_token(app, beta)}/login", "/login"]
+    for n in range(50):  # LOGIN_EMAIL_RATE_LIMIT: 50 per hour, a guess spread over three doors and many addresses
+        response = client.form_post(doors[n % 3], data={"email": buyer.email, "password": "guess"},
+                                    environ_base={"REMOTE_ADDR": f"10.9.{n // 200}.{n % 200 + 1}"})
+        assert response.status_code == 422
+    for door in doors:
+        assert client.form_post(door, data={"email": buyer.email, "password": "guess"},
+                                environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 429
+
+
+def test_wrong_password_on_the_invite_page_is_422(app, client, make):
+    company = make.company()
+    buyer = make.buyer(make.customer(company))
+    response = client.form_post(f"/i/{_token(app, company)}/login", data={"email": buyer.email, "password": "x"})
+    assert response.status_code == 422 and b"Email or password is incorrect." in response.data
+
+
+def test_queue_tabs_count_and_warn(app, client, make):
+    company = make.company()
+    admin = make.staff(company)
+    make.ecommerce_user(company, email="linked@example.com")
+    _request(app, company, email="linked@example.com", business_name="Linked Shop")
+    first = _request(app, company, email="asked@example.com", business_name="First Ask")
+    client.login_as(admin).form_post(f"/setup/users/invite/requests/{first}/reject")
+    _request(app, company, email="asked@example.com", business_name="Second Ask")  # asked again
+    page = client.get("/setup/users/invite/requests?status=pending").data.decode()
+    assert "Pending (2)" in page and "Approved (0)" in page and "Rejected (1)" in page
+    assert "already has a login linked to your company" in page
+    assert page.index("Second Ask") < page.index("Linked Shop")  # newest first
+    rejected = client.get("/setup/users/invite/requests?status=rejected").data.decode()
+    assert "First Ask" in rejected and "Another request with this email is already pending" in rejected
+
+
+def test_approve_into_a_new_customer_creates_the_buyer_and_emails_activation(app, client, make):
+    company = make.company()
+    admin = make.staff(company)
+    request_id = _request(app, company)
+    client.login_as(admin)
+    form = client.get(f"/setup/users/invite/requests/{request_id}/approve").data.decode()
+    assert 'value="Rose Café"' in form  # the customer's name prefilled from the business name
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/approve",
+                                data={"choice": "new", "customer_name": "Rose Café"})
+    assert response.status_code == 303
+    with app.app_context():
+        access = db.session.get(AccessRequest, request_id)
+        assert access.status == RequestStatus.APPROVED and access.decided_by_id == admin.id
+        customer = db.session.scalar(select(Customer).where(Customer.name == "Rose Café"))
+        account = db.session.scalar(select(EcommerceUser).where(EcommerceUser.company_id == company.id))
+        assert account.status == LinkStatus.PENDING and account.username == "rosa@example.com"
+        assert db.session.scalar(select(CustomerUser.customer_id).where(CustomerUser.user_id == account.user_id)) \
+            == customer.id
+        assert "activation" in db.session.scalars(select(Email.kind)).all()
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+        assert "request_approved" in actions and "user_created" in actions
+
+
+def test_approve_linking_an_existing_login_sends_confirm_link(app, client, make):
+    company, other = make.company(), make.company()
+    make.buyer(make.customer(other), email="rosa@example.com")
+    customer = make.customer(company, "Existing Café")
+    request_id = _request(app, company)
+    client.login_as(make.staff(company, role=Role.SALES_MANAGER))
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/approve",
+                                data={"choice": "existing", "customers": str(customer.id)})
+    assert response.status_code == 303
+    with app.app_context():
+        assert "link_confirm" in db.session.scalars(select(Email.kind)).all()
+        assert db.session.get(AccessRequest, request_id).customer_id == customer.id
+
+
+def test_approve_requires_a_customer_name_or_a_chosen_customer(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company))
+    url = f"/setup/users/invite/requests/{request_id}/approve"
+    assert client.form_post(url, data={"choice": "new", "customer_name": ""}).status_code == 422
+    response = client.form_post(url, data={"choice": "existing"})
+    assert response.status_code == 422 and b"Find and tick one existing customer." in response.data
+
+
+def test_approving_with_another_companys_customer_is_404(app, client, make, two_companies):
+    request_id = _request(app, two_companies["a"])
+    client.login_as(two_companies["a_admin"])
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/approve",
+                                data={"choice": "existing", "customers": str(two_companies["b_customer"].id)})
+    assert response.status_code == 404
+
+
+def test_approve_refused_when_the_email_is_already_a_user_here(app, client, make):
+    company = make.company()
+    make.ecommerce_user(company, email="rosa@example.com")
+    request_id = _request(app, company)
+    client.login_as(make.staff(company))
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/approve",
+                                data={"choice": "new", "customer_name": "Rose Café"})
+    assert response.status_code == 422 and b"already an e-commerce user" in response.data
+    with app.app_context():
+        assert db.session.get(AccessRequest, request_id).status == RequestStatus.PENDING
+        assert db.session.scalar(select(Customer).where(Customer.name == "Rose Café")) is None
+
+
+@pytest.mark.parametrize("include, expected", [(True, "Their note: Outside our area"), (False, None)])
+def test_reject_emails_politely_with_the_reason_only_if_ticked(app, client, make, include, expected):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company))
+    data = {"reason": "Outside our area", **({"include_reason": "y"} if include else {})}
+    assert client.form_post(f"/setup/users/invite/requests/{request_id}/reject", data=data).status_code == 303
+    with app.app_context():
+        from komet.mail.kinds import render_message
+        email = db.session.scalar(select(Email).where(Email.kind == "access_request_rejected"))
+        body = render_message(email).body
+        access = db.session.get(AccessRequest, request_id)
+        assert access.status == RequestStatus.REJECTED and access.reason == "Outside our area"
+        assert "request_rejected" in db.session.scalars(select(AuditEvent.action)).all()
+    assert "not able to accept" in body
+    assert (expected in body) if expected else ("Outside our area" not in body)
+
+
+def test_a_decided_request_cannot_be_decided_again(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company))
+    client.form_post(f"/setup/users/invite/requests/{request_id}/reject", data={})
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/approve",
+                                data={"choice": "new", "customer_name": "X"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(AccessRequest, request_id).status == RequestStatus.REJECTED
+
+
+def test_internal_notes_are_saved_by_htmx(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company))
+    response = client.hx_post(f"/setup/users/invite/requests/{request_id}/notes",
+                              data={f"r{request_id}-internal_notes": "Called them"})
+    assert response.status_code == 200 and b"Saved." in response.data
+    with app.app_context():
+        assert db.session.get(AccessRequest, request_id).internal_notes == "Called them"
+
+
+def test_staff_email_names_the_request_and_links_to_the_queue(app, make):
+    company = make.company("Alpha Flowers")
+    make.staff(company)
+    _request(app, company)
+    with app.app_context():
+        from komet.mail.kinds import render_message
+        email = db.session.scalar(select(Email).where(Email.kind == "access_request_staff"))
+        message = render_message(email)
+    assert "Rose Café" in message.subject
+    assert "http://komet.test/setup/users/invite/requests?status=pending" in message.body
+
+
+def test_the_second_of_two_decisions_finds_the_request_already_decided(app, make):
+    company = make.company()
+    request_id = _request(app, company)
+    with app.app_context():
+        stale = db.session.get(AccessRequest, request_id)
+        with app.app_context():  # a colleague, in another session, rejects first
+            requests.reject(db.session.get(AccessRequest, request_id))
+        with pytest.raises(requests.AlreadyDecided):
+            requests.approve(stale, new_customer_name="Rose Café")
+        assert db.session.scalar(select(Customer).where(Customer.name == "Rose Café")) is None
+        assert db.session.get(AccessRequest, request_id).status == RequestStatus.REJECTED
+
+
+def test_submit_normalises_the_email_and_strips_fields(app, make):
+    company = make.company()
+    with app.app_context():
+        access, created = requests.submit(company.id, **{**FORM, "business_name": "  Rose Café ",
+                                                         "email": " ROSA@example.com "})
+        assert created and access.business_name == "Rose Café" and access.email == "rosa@example.com"
+        again, created_again = requests.submit(company.id, **FORM)
+        assert again.id == access.id and not created_again
+
+
+def test_the_queue_shows_each_email_state_and_retries_a_failed_one(app, client, make):
+    from komet.models import EmailStatus
+    company = make.company()
+    admin = make.staff(company)
+    request_id = _request(app, company)
+    with app.app_context():
+        failed = db.session.scalar(select(Email).where(Email.kind == "access_request_staff"))
+        failed.status = EmailStatus.FAILED
+        db.session.commit()
+        failed_id = failed.id
+    page = " ".join(client.login_as(admin).get("/setup/users/invite/requests").data.decode().split())
+    assert "Confirmation to rosa@example.com: <strong>Queued</strong>" in page
+    assert f"Staff notice to {admin.email}: <strong>Failed</strong> <form" in page
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/emails/{failed_id}/retry")
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Email, failed_id).status == EmailStatus.PENDING
+    other = _request(app, company, email="other@example.com")
+    assert client.form_post(f"/setup/users/invite/requests/{other}/emails/{failed_id}/retry").status_code == 404

@@ -1,0 +1,91 @@
+"""/metrics: requests by endpoint and status, and the database's figures at scrape time."""
+import re
+from datetime import timedelta
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.models import Email, EmailStatus
+from komet.ops import heartbeats
+from workers import scheduler
+
+
+def sample(text, name, **labels):
+    """The value of one series in an exposition text (None when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = rf"^{re.escape(name)}{{{re.escape(wanted)}}} (\S+)$" if labels else rf"^{re.escape(name)} (\S+)$"
+    match = re.search(pattern, text, re.M)
+    return None if match is None else float(match.group(1))
+
+
+def scrape(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain")
+    return response.get_data(as_text=True)
+
+
+def test_requests_are_counted_by_endpoint_and_status_but_not_probes(client):
+    before = scrape(client)
+    client.get("/login")
+    client.get("/no-such-page")
+    client.get("/healthz")
+    after = scrape(client)
+
+    def grew(endpoint, status):
+        name = "komet_http_requests_total"
+        labels = {"endpoint": endpoint, "method": "GET", "status": status}
+        return (sample(after, name, **labels) or 0) - (sample(before, name, **labels) or 0)
+
+    assert grew("auth.login", "200") == 1
+    assert grew("unmatched", "404") == 1
+    assert "health.healthz" not in after
+    assert sample(after, "komet_http_request_duration_seconds_count", endpoint="auth.login", method="GET") >= 1
+
+
+def test_database_figures_at_scrape_time(app, client):
+    with app.app_context():
+        now = utcnow()
+        db.session.add_all([
+            Email(kind="password_reset", to_address="a@example.com", status=EmailStatus.PENDING,
+                  created_at=now - timedelta(minutes=7)),
+            Email(kind="password_reset", to_address="b@example.com", status=EmailStatus.FAILED, created_at=now),
+            Email(kind="password_reset", to_address="c@example.com", status=EmailStatus.SENT,
+                  created_at=now - timedelta(hours=3)),
+        ])
+        db.session.commit()
+        heartbeats.beat("worker", now=now - timedelta(seconds=150))
+    text = scrape(client)
+    assert sample(text, "komet_emails", state="pending") == 1
+    assert sample(text, "komet_emails", state="sending") == 0
+    assert sample(text, "komet_emails", state="failed") == 1
+    assert 7 * 60 - 5 < sample(text, "komet_email_oldest_unsent_age_seconds") < 7 * 60 + 60
+    assert 150 <= sample(text, "komet_heartbeat_age_seconds", process="worker") < 210
+    assert sample(text, "komet_heartbeat_age_seconds", process="scheduler") == float("inf")
+
+
+def test_metrics_are_not_rate_limited_and_add_no_query_to_pages(client, queries):
+    client.get("/login")
+    with queries:
+        client.get("/login")
+    baseline = queries.count
+    scrape(client)
+    with queries:
+        client.get("/login")
+    assert queries.count == baseline
+
+
+def test_the_scheduler_counts_sweeps_and_transitions(app):
+    def redrive():
+        return 2
+
+    before_ok = scheduler.SWEEPS.labels("redrive", "ok")._value.get()
+    before_moved = scheduler.TRANSITIONS.labels("redrive")._value.get()
+    scheduler._in_app_context(app, redrive)()
+    assert scheduler.SWEEPS.labels("redrive", "ok")._value.get() == before_ok + 1
+    assert scheduler.TRANSITIONS.labels("redrive")._value.get() == before_moved + 2
+
+
+def test_queue_depth_counts_waiting_messages(app, client, make):
+    staff = make.staff(make.company())
+    client.form_post("/forgot-password", {"email": staff.email})
+    assert sample(scrape(client), "komet_queue_depth", queue="emails") >= 1

@@ -1,0 +1,163 @@
+"""How PostgreSQL runs the hot queries: prepared once per connection, planned on an index."""
+import re
+
+import pytest
+from flask import g
+from sqlalchemy import event, text
+
+from komet import caching
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.invites import links
+from komet.messages import admin, buyers, schedule
+from komet.tenancy import Workspace
+
+
+@pytest.fixture
+def postgresql(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("a PostgreSQL planner question (CI runs the suite on PostgreSQL)")
+
+
+def test_prepared_statements_survive_from_one_request_to_the_next(app, client, postgresql, two_companies, make,
+                                                                  monkeypatch):
+    make.message(two_companies["a"])
+    client.login_as(two_companies["a_buyer"])
+    monkeypatch.setattr(caching, "get", lambda key: None)  # the messages query runs on every page
+    with app.app_context():
+        db.engine.dispose()  # one connection from here on, as in a web process serving one request at a time
+    for _ in range(8):  # psycopg prepares a statement once it has run five times on a connection
+        assert client.get("/shop/").status_code == 200
+    with app.app_context():
+        prepared = db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any("message_reads" in statement for statement in prepared), prepared
+
+
+def _many_messages(company, now, publish_on, expires_on, count=5000):
+    """`count` messages of `company`, Publish On and Expires On given as SQL offsets from now
+    of message n, then fresh planner statistics (in an app context)."""
+    db.session.execute(text(
+        "INSERT INTO messages (company_id, title, content_html, publish_on, expires_on, type, for_all_customers,"
+        f" status, customers_read, created_at, updated_at) SELECT :company, 'Old ' || n, '', :now {publish_on},"
+        f" :now {expires_on}, 'popup', true, 'draft', 0, :now, :now FROM generate_series(1, :count) n"),
+        {"company": company.id, "now": now, "count": count})
+    db.session.commit()
+    db.session.execute(text("ANALYZE messages"))
+
+
+def _as_prepared_sql(statement):
+    """`statement` as SQL with $1, $2… placeholders, and its parameter names in that order."""
+    sql = str(statement.compile(dialect=db.engine.dialect))
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+    for number, name in enumerate(names, 1):
+        sql = sql.replace(f"%({name})s", f"${number}")
+    return sql, names
+
+
+def test_generic_plan_of_a_buyers_current_messages_uses_the_index(app, postgresql, two_companies):
+    company, customer = two_companies["a"], two_companies["a_customer"]
+    now = utcnow().replace(tzinfo=None, microsecond=0)
+    with app.app_context():
+        # Many long-expired messages, as a seller has after a few years, and a few current ones.
+        _many_messages(company, now, publish_on="- n * interval '1 day' - interval '2 days'",
+                       expires_on="- n * interval '1 day'")
+        sql, names = _as_prepared_sql(buyers._SHOWN)
+        values = {"company_id": company.id, "customer_id": customer.id, "user_id": 1,
+                  "now": f"'{now}'", "end_of_time": f"'{buyers.END_OF_TIME.replace(tzinfo=None)}'"}
+        db.session.execute(text("SET plan_cache_mode = force_generic_plan"))
+        db.session.execute(text(f"PREPARE shown AS {sql}".replace(":", r"\:")))
+        plan = "\n".join(db.session.scalars(text(
+            f"EXPLAIN EXECUTE shown({', '.join(str(values[name]) for name in names)})")))
+        db.session.execute(text("DEALLOCATE shown"))
+        db.session.rollback()
+    # Open-ended, the same query gets a bitmap scan estimated at a tenth of the table (and a
+    # sequential scan as the table grows); closed, an index scan of the few current rows.
+    assert "Seq Scan on messages" not in plan and "Bitmap Heap Scan on messages" not in plan, plan
+    assert "Index Scan using ix_messages_company_expires_publish" in plan, plan
+
+
+def test_a_message_history_page_is_read_in_index_order_without_counting_the_rest(app, postgresql, two_companies):
+    company = two_companies["a"]
+    now = utcnow().replace(tzinfo=None, microsecond=0)
+    with app.app_context():
+        _many_messages(company, now, publish_on="- n * interval '1 hour'", expires_on="+ interval '1 day'")
+        with app.test_request_context():
+            g.workspace = Workspace("staff-0", company)  # Message History of company A
+            page_query = admin.history_query().limit(admin.PAGE_SIZE + 1)
+            sql = str(page_query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(db.session.scalars(text("EXPLAIN " + sql.replace(":", r"\:"))))
+        db.session.rollback()
+    assert "Index Scan Backward using ix_messages_company_publish_id" in plan, plan
+    assert "Sort" not in plan and "WindowAgg" not in plan, plan  # nothing reads the other 4,980
+
+
+def test_the_invite_page_finds_its_link_by_the_lookup_index(app, client, postgresql, make):
+    company = make.company()
+    with app.app_context():
+        token = links.link_for(company.id).token
+        # 5,000 other sellers with a link each, so a sequential scan would be the planner's loss.
+        db.session.execute(text(
+            "WITH c AS (INSERT INTO companies (name, slug, timezone, created_at) SELECT 'S ' || n, 's-' || n,"
+            " 'UTC', now() FROM generate_series(1, 5000) n RETURNING id)"
+            " INSERT INTO invite_links (company_id, lookup, secret, paused, created_at)"
+            " SELECT id, left(md5(id::text), 16), md5(id::text), false, now() FROM c"))
+        db.session.commit()
+        db.session.execute(text("ANALYZE invite_links"))
+        db.session.commit()
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, *args):
+        captured.append((statement, parameters))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            assert client.get(f"/i/{token}").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        (statement, parameters), = captured  # one query, explained with the parameters it ran with
+        raw = db.engine.raw_connection()
+        try:
+            plan = "\n".join(row[0] for row in raw.cursor().execute("EXPLAIN " + statement, parameters))
+        finally:
+            raw.close()
+    assert "uq_invite_links_lookup" in plan and "Seq Scan on invite_links" not in plan, plan
+
+
+def test_the_scheduler_sweep_finds_due_messages_on_partial_indexes_without_reading_the_table(
+        app, postgresql, two_companies):
+    now = utcnow().replace(tzinfo=None, microsecond=0)
+    with app.app_context():
+        # Years of expired messages, recorded so, as a seller's table is after a while.
+        _many_messages(two_companies["a"], now, publish_on="- n * interval '1 day' - interval '2 days'",
+                       expires_on="- n * interval '1 day'")
+        db.session.execute(text("UPDATE messages SET status = 'expired'"))
+        db.session.commit()
+        db.session.execute(text("ANALYZE messages"))
+        updates = []
+
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            if statement.startswith("UPDATE messages"):
+                updates.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            schedule.sweep(utcnow())
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        plans = []
+        db.session.execute(text("SET plan_cache_mode = force_generic_plan"))  # as the app plans them
+        for statement, parameters in updates:
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+            for number, name in enumerate(names, 1):
+                statement = statement.replace(f"%({name})s", f"${number}")
+            db.session.execute(text(f"PREPARE sweep AS {statement}".replace(":", r"\:")))
+            arguments = ", ".join(f"'{parameters[name]}'" for name in names)
+            plans.append("\n".join(db.session.scalars(text(f"EXPLAIN EXECUTE sweep({arguments})".replace(":", r"\:")))))
+            db.session.execute(text("DEALLOCATE sweep"))
+        db.session.rollback()
+    assert len(plans) == 2, updates
+    # Either partial index will do (a draft is unexpired too): both hold only unexpired rows.
+    for plan in plans:
+        assert re.search(r"Index Scan using ix_messages_(draft_publish|unexpired_expires)", plan), plan
+        assert "Seq Scan" not in plan, plan

@@ -1,0 +1,97 @@
+"""Logout ends the session for good; Forgot password gives nothing away, not even by timing."""
+import re
+
+from sqlalchemy import select
+
+from komet.extensions import db
+from komet.mail import outbox
+from komet.models import Email, EmailStatus
+from tests.factories import PASSWORD
+
+
+def test_a_session_cookie_copied_before_logout_stops_working(app, make):
+    staff = make.staff(make.company())
+    client = app.test_client()
+    client.form_post("/login", {"email": staff.email, "password": PASSWORD, "remember": "y"})
+    captured = {name: client.get_cookie(name).value for name in ("session", "remember_token")}
+    assert client.get("/setup/settings").status_code == 200
+    client.form_post("/logout")
+
+    replay = app.test_client()
+    replay.set_cookie("session", captured["session"])
+    assert replay.get("/setup/settings").status_code == 303  # to the login page
+    remembered = app.test_client()
+    remembered.set_cookie("remember_token", captured["remember_token"])
+    assert remembered.get("/setup/settings").status_code == 303
+
+
+def test_forgot_password_does_the_same_work_with_or_without_an_account(app, client, make, queries, smtp_sink):
+    staff = make.staff(make.company())
+    answers, counts = [], []
+    for address in (staff.email, "nobody@example.com"):
+        client.csrf_token()  # the session exists before counting, in both cases
+        with queries:
+            page = client.form_post("/forgot-password", {"email": address}).data.decode()
+        counts.append(queries.count)
+        answers.append(re.sub(r'content="[^"]+">', "", page.replace(address, "ADDRESS")))  # the nonce
+    assert counts[0] == counts[1] and answers[0] == answers[1]
+    with app.app_context():  # the worker's part, after counting (its queries are not the request's)
+        for email_id in db.session.scalars(select(Email.id)).all():
+            outbox.deliver(email_id)
+        rows = {e.to_address: e.status for e in db.session.scalars(select(Email))}
+    assert rows == {staff.email: EmailStatus.SENT, "nobody@example.com": EmailStatus.SKIPPED}
+    assert [m["To"] for m in smtp_sink.messages()] == [staff.email]
+
+
+def _change(app, model, values, **where):
+    from sqlalchemy import update
+
+    with app.app_context():
+        db.session.execute(update(model).filter_by(**where).values(**values))
+        db.session.commit()
+
+
+def test_a_deactivated_login_is_logged_out_on_its_next_request(app, client, make):
+    from komet.models import User
+
+    staff = make.staff(make.company())
+    client.login_as(staff)
+    assert client.get("/setup/settings").status_code == 200
+    _change(app, User, {"is_active": False}, id=staff.id)
+    response = client.get("/setup/settings")
+    assert response.status_code == 303 and "/login" in response.location
+
+
+def test_a_disabled_customer_link_closes_the_shop_on_the_next_request(app, client, make):
+    from komet.models import EcommerceUser, LinkStatus
+
+    buyer = make.buyer(make.customer(make.company()))
+    client.login_as(buyer)
+    assert client.get("/shop/").status_code == 200
+    _change(app, EcommerceUser, {"status": LinkStatus.DISABLED}, user_id=buyer.id)
+    response = client.get("/shop/")
+    assert response.status_code == 303 and response.location.endswith("/choose")
+
+
+def test_a_removed_membership_closes_setup_on_the_next_request(app, client, make):
+    from sqlalchemy import delete
+
+    from komet.models import Membership
+
+    staff = make.staff(make.company())
+    client.login_as(staff)
+    assert client.get("/setup/settings").status_code == 200
+    with app.app_context():
+        db.session.execute(delete(Membership).where(Membership.user_id == staff.id))
+        db.session.commit()
+    response = client.get("/setup/settings")
+    assert response.status_code == 303 and response.location.endswith("/choose")
+
+
+def test_the_session_check_is_one_query(client, make, queries):
+    buyer = make.buyer(make.customer(make.company()))
+    client.login_as(buyer)
+    client.get("/shop/messages")  # the session cookie settles (CSRF, remember cookie)
+    with queries:
+        response = client.get("/shop/messages")  # not htmx: answered after the session check alone
+    assert response.status_code == 302 and queries.count == 1

@@ -1,0 +1,127 @@
+"""CSV import of e-commerce users: template, dry run, the worker's run, and bad files."""
+import io
+
+import dramatiq
+import pytest
+from sqlalchemy import func, select
+
+from komet.accounts import imports
+from komet.extensions import db
+from komet.models import CustomerUser, EcommerceUser, ImportStatus, User, UserImport
+
+
+@pytest.fixture
+def seller(make, client):
+    company = make.company("Bloom")
+    client.login_as(make.staff(company))
+    rose = make.customer(company, "Rose Café")
+    with client.application.app_context():
+        from komet.models import Customer
+
+        db.session.get(Customer, make.customer(company, "Green Market").id).code = "GM-1"
+        db.session.commit()
+    return {"company": company, "rose": rose}
+
+
+def upload(client, text, name="users.csv", encoding="utf-8"):
+    data = text.encode(encoding) if isinstance(text, str) else text
+    return client.form_post("/setup/users/import", {"file": (io.BytesIO(data), name)},
+                            content_type="multipart/form-data")
+
+
+def run_import(app, client, location):
+    import_id = int(location.rstrip("/").rsplit("/", 1)[1])
+    assert client.hx_post(f"/setup/users/import/{import_id}/start").status_code == 200
+    broker = dramatiq.get_broker()
+    worker = dramatiq.Worker(broker, worker_threads=1)
+    worker.start()
+    try:
+        broker.join("imports", timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()
+    return import_id
+
+
+GOOD = ("\ufeffname;email;username;customer\n"
+        "Ada;ada@example.com;ada;Rose Café\n"
+        "Ada;ADA@example.com;ada;gm-1\n"
+        "Bob;bob@example.com;bob;Nowhere Inc\n"
+        "=HYPERLINK(\"http://x\");eve@example.com;eve;Rose Café\n"
+        "Cy;not-an-email;cy;Rose Café\n")
+
+
+def test_template_downloads_as_csv(client, seller):
+    response = client.get("/setup/users/import/template.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.text.startswith("name,email,username,customer")
+
+
+def test_dry_run_lists_each_row_and_changes_nothing(app, client, seller):
+    response = upload(client, GOOD)
+    assert response.status_code == 303
+    page = client.get(response.location).text
+    assert "New login created" in page and "Customer added" in page
+    assert "No customer of yours has this name or code." in page and "The email is not a valid address." in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1  # only the staff member
+
+
+def test_import_runs_in_the_worker_and_invalid_rows_never_block_valid_ones(app, client, seller, smtp_sink):
+    response = upload(client, GOOD)
+    import_id = run_import(app, client, response.location)
+    progress = client.hx_get(f"/setup/users/import/{import_id}/progress").text
+    assert "Import finished" in progress and "2 created" in progress and "2 refused" in progress
+    assert "every 1s" not in progress
+    with app.app_context():
+        eve = db.session.scalar(select(EcommerceUser).where(EcommerceUser.username == "eve"))
+        assert eve.name == '=HYPERLINK("http://x")'  # kept as text
+        ada = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+        assert db.session.scalar(select(func.count()).select_from(CustomerUser)
+                                 .where(CustomerUser.user_id == ada.id)) == 2
+        assert db.session.get(UserImport, import_id).status == ImportStatus.DONE
+    assert "Imported" in client.get("/setup/users/audit").text
+
+
+def test_the_same_file_twice_changes_nothing(app, client, seller):
+    run_import(app, client, upload(client, GOOD).location)
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(CustomerUser))
+    second = upload(client, GOOD)
+    assert "Already an e-commerce user here: unchanged" in client.get(second.location).text
+    run_import(app, client, second.location)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CustomerUser)) == before
+        assert db.session.scalar(select(func.count()).select_from(User)) == 3
+
+
+def test_comma_separated_file_without_bom_works(client, seller):
+    response = upload(client, "Name,Email,Username,Customer name\nAda,ada@example.com,ada,Rose Café\n")
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "This is not a CSV file."),
+    ("name,email\nAda,ada@example.com\n".encode(), "missing: username, customer"),
+    ("name,email,username,customer\nAda,ada@example.com,ada,Rosé\n".encode("latin-1"), "not UTF-8"),
+])
+def test_a_file_that_is_not_a_usable_csv_is_a_field_error(app, client, seller, content, message):
+    response = upload(client, content)
+    assert response.status_code == 422 and 'id="file-error"' in response.text and message in response.text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(UserImport)) == 0
+
+
+def test_too_many_rows_is_a_field_error(app, client, seller):
+    app.config["USER_IMPORT_MAX_ROWS"] = 3
+    try:
+        rows = "".join(f"U{n},u{n}@example.com,u{n},Rose Café\n" for n in range(4))
+        response = upload(client, "name,email,username,customer\n" + rows)
+    finally:
+        app.config["USER_IMPORT_MAX_ROWS"] = 5000
+    assert response.status_code == 422 and "more than 3 rows" in response.text
+
+
+def test_parse_keeps_formula_looking_cells_as_text():
+    [row] = imports.parse(b"name,email,username,customer\n+cmd|' /C calc'!A0,a@x.com,@user,-1\n", 10)
+    assert row["name"] == "+cmd|' /C calc'!A0" and row["customer"] == "-1" and row["username"] == "@user"
