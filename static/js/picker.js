@@ -81,5 +81,13 @@
     if (event.target.matches("input[type=radio]")) syncShown(event.target.closest("form") || document);
   });
   document.addEventListener("DOMContentLoaded", function () { syncShown(document); });
+  // What was typed before htmx started (it may still be on its way from the CDN) asked the
+  // server nothing: ask once htmx has set the page up (its first htmx:load is for the body).
+  document.addEventListener("htmx:load", function (event) {
+    if (event.detail.elt !== document.body) return;
+    document.querySelectorAll(".picker-search").forEach(function (search) {
+      if (search.value) htmx.trigger(search, "search");
+    });
+  });
   document.addEventListener("htmx:load", function (event) { syncShown(event.detail.elt); });
 })();

@@ -23,12 +23,19 @@ def log_out(page):
     page.get_by_role("button", name="Log out").click()
 
 
+def write_content(page, text):
+    """Type into the Content editor once Trix has set it up (it loads only where an editor is
+    shown, after the page: until then the element is not editable)."""
+    until(page, "() => document.querySelector('trix-editor')?.editor")
+    page.get_by_label("Content").fill(text)
+
+
 def create_message(page, title, kind, customers=()):
     """An admin's New Message, published now, as a Pop-up or a Window, for all customers or for
     `customers` (names), each found by typing the first word of its name."""
     page.goto(HISTORY + "new")
     page.get_by_label("Title", exact=True).fill(title)
-    page.get_by_label("Content").fill(f"{title}: fresh stock this week.")
+    write_content(page, f"{title}: fresh stock this week.")
     page.get_by_label("Publish now").check()
     page.get_by_label("Expires On").fill("2031-01-01T09:00")
     page.get_by_label(kind, exact=True).check()

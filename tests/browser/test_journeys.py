@@ -8,7 +8,7 @@ from sqlalchemy import select
 from komet.extensions import db
 from komet.models import Company
 from tests.factories import Made
-from tests.browser.steps import create_message, log_in
+from tests.browser.steps import create_message, log_in, write_content
 from tests.browser.conftest import axe_violations, shot
 from tests.mailsink import text_of
 
@@ -89,7 +89,7 @@ def test_admin_writes_a_message_and_manages_it_in_message_history(page, demo):
     page.get_by_role("link", name="Promotions and Messages").click()
     page.get_by_role("link", name="New Message", exact=True).click()
     page.get_by_label("Title", exact=True).fill("Tulip week 🌷")
-    page.get_by_label("Content").fill("Fresh tulips all week.")
+    write_content(page, "Fresh tulips all week.")
     page.get_by_label("Publish now").check()
     page.get_by_label("Expires On").fill("2031-01-01T09:00")
     page.get_by_label("Window").check()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from komet.extensions import db
 from komet.models import Company, Customer, Message, MessageCustomer
 from tests.browser.conftest import _isolate, shot
-from tests.browser.steps import HISTORY, create_message, log_in, until
+from tests.browser.steps import HISTORY, create_message, log_in, until, write_content
 from tests.factories import Made
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -135,7 +135,7 @@ def test_a_refused_link_reaches_the_buyer_as_plain_text(page, demo):
     log_in(page, "admin@bloom.example")
     page.goto(HISTORY + "new")
     page.get_by_label("Title", exact=True).fill("Order now")
-    page.get_by_label("Content").fill("Spring prices")
+    write_content(page, "Spring prices")
     page.get_by_label("Publish now").check()
     page.get_by_label("Expires On").fill("2031-01-01T09:00")
     page.evaluate("""() => { document.querySelector("input[name=content]").value =
