@@ -1,4 +1,5 @@
 """The shipped alert rules are valid and only name metrics the app really exports."""
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ RULES = ROOT / "ops" / "prometheus" / "komet.rules.yml"
 def test_promtool_accepts_the_rules():
     promtool = shutil.which("promtool")
     if promtool is None:
+        if os.environ.get("REQUIRE_PROMTOOL"):  # .ci/run installs it: a skip there would hide a bad file
+            pytest.fail("promtool is required here but not installed (Debian: apt-get install prometheus)")
         pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
     result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
