@@ -80,13 +80,19 @@ def dry_run(company_id, rows):
     accounts = {user_id: username for user_id, username in db.session.execute(
         select(EcommerceUser.user_id, EcommerceUser.username).where(EcommerceUser.company_id == company_id))}
     taken = {username: user_id for user_id, username in accounts.items()}
+    # Which customers this company's existing users already have: a row that names another one
+    # adds it (as the import will), it is not "unchanged".
+    links = set()
+    for chunk in _chunks(sorted(set(logins.values()) & accounts.keys()), 500):
+        links.update(db.session.execute(select(CustomerUser.user_id, CustomerUser.customer_id).where(
+            CustomerUser.company_id == company_id, CustomerUser.user_id.in_(chunk))).all())
     first_line, file_usernames = {}, {}
     for row in rows:
-        row.update(_verdict(row, by_code, by_name, logins, accounts, taken, first_line, file_usernames))
+        row.update(_verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, file_usernames))
     return rows
 
 
-def _verdict(row, by_code, by_name, logins, accounts, taken, first_line, file_usernames):
+def _verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, file_usernames):
     email, username = normalize_email(row["email"]), normalize_username(row["username"])
     for field in ("name", "email", "username", "customer"):
         if not row[field]:
@@ -114,7 +120,9 @@ def _verdict(row, by_code, by_name, logins, accounts, taken, first_line, file_us
         return _refuse("Another e-commerce user of yours has this username.")
     first_line[email], file_usernames[email], file_usernames[("username", username)] = row["line"], username, email
     if user_id is not None and user_id in accounts:
-        return {"verdict": "unchanged", "customer_id": matches[0], "reason": ""}
+        if (user_id, matches[0]) in links:
+            return {"verdict": "unchanged", "customer_id": matches[0], "reason": ""}
+        return {"verdict": "customer", "customer_id": matches[0], "reason": "Adds this customer to the existing user."}
     return {"verdict": "linked" if user_id else "created", "customer_id": matches[0], "reason": ""}
 
 

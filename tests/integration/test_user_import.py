@@ -125,3 +125,19 @@ def test_too_many_rows_is_a_field_error(app, client, seller):
 def test_parse_keeps_formula_looking_cells_as_text():
     [row] = imports.parse(b"name,email,username,customer\n+cmd|' /C calc'!A0,a@x.com,@user,-1\n", 10)
     assert row["name"] == "+cmd|' /C calc'!A0" and row["customer"] == "-1" and row["username"] == "@user"
+
+
+def test_an_existing_user_with_a_new_customer_is_shown_and_imported_as_customer_added(app, client, seller):
+    run_import(app, client, upload(client, "name,email,username,customer\nAda,ada@example.com,ada,Rose Café\n").location)
+    again = upload(client, "name,email,username,customer\nAda,ada@example.com,ada,Rose Café\nAda,ada@example.com,ada,GM-1\n")
+    page = client.get(again.location).text
+    assert "Adds a customer to line 2." in page  # the second line of this file
+    third = upload(client, "name,email,username,customer\nAda,ada@example.com,ada,GM-1\n")
+    page = client.get(third.location).text
+    assert "Customer added" in page and "Adds this customer to the existing user." in page
+    assert "Already an e-commerce user here: unchanged" not in page
+    run_import(app, client, third.location)
+    with app.app_context():
+        ada = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+        assert db.session.scalar(select(func.count()).select_from(CustomerUser)
+                                 .where(CustomerUser.user_id == ada.id)) == 2
