@@ -36,11 +36,12 @@ def create_app(config=None, **overrides):
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from workers.broker import setup_broker
+    from komet.accounts.imports import IMPORT_QUEUE
+    from komet.broker import setup_broker
+    from komet.mail.outbox import EMAIL_QUEUE
 
-    # The broker must exist before any actor is declared (actors bind to it); setting it up
-    # declares them, once per process.
-    setup_broker(app.config["BROKER_URL"], app.config["BROKER_NAMESPACE"])
+    # Before anything enqueues, and before the worker declares its actors (they bind to it).
+    setup_broker(app.config["BROKER_URL"], app.config["BROKER_NAMESPACE"], queues=(EMAIL_QUEUE, IMPORT_QUEUE))
 
     _init_extensions(app)
 

@@ -13,10 +13,13 @@ TMP = Path(tempfile.mkdtemp(prefix="komet-test-"))
 os.environ.setdefault("TEST_DATABASE_URL", f"sqlite:///{TMP / 'test.db'}")
 os.environ["TEST_BROKER_URL"] = "stub://"
 
-# The broker is set (and so the actors declared on it) before the app is built.
-from workers.broker import setup_broker  # noqa: E402
+# The broker is set, and the actors declared on it, before the app is built: tests run the
+# actors in process on the stub broker.
+from komet.broker import setup_broker  # noqa: E402
+from workers import actors  # noqa: E402
 
 setup_broker("stub://")
+actors.declare()
 
 import dramatiq  # noqa: E402
 import flask_migrate  # noqa: E402

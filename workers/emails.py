@@ -7,7 +7,7 @@ from komet.mail import outbox
 # SMTP failures are not retried here: deliver() records them and the scheduler's re-drive
 # tries again with backoff (one driver, one budget; see komet/mail/outbox.py). These few
 # retries are for the worker's own trouble, e.g. the database briefly away.
-@dramatiq.actor(actor_name=outbox.SEND_EMAIL_ACTOR, queue_name="emails", max_retries=3,
+@dramatiq.actor(actor_name=outbox.SEND_EMAIL_ACTOR, queue_name=outbox.EMAIL_QUEUE, max_retries=3,
                 min_backoff=5_000, max_backoff=60_000, time_limit=120_000)
 def send_email(email_id):
     outbox.deliver(email_id)

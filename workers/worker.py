@@ -4,9 +4,11 @@ import os
 import dramatiq
 
 from komet import create_app
+from workers import actors
 from workers.middleware import AppContextMiddleware, HeartbeatMiddleware
 
-app = create_app()  # sets up the broker, which declares the actors
+app = create_app()  # sets up the broker, on which the actors are then declared
+actors.declare()
 dramatiq.get_broker().add_middleware(AppContextMiddleware(app))
 dramatiq.get_broker().add_middleware(HeartbeatMiddleware(app))
 

@@ -12,12 +12,6 @@ from komet.web.urls import id_url_parts
 bp = Blueprint("messages", __name__)
 
 
-@bp.app_template_global()
-def message_status(message):
-    """Status from the clock, as buyers experience it (not the stored column)."""
-    return status_at(message, utcnow())
-
-
 class HistoryRows:
     """What every Message History row shares, worked out once per page (a row is drawn in
     about 20 µs; building its links, its form tokens and its zone each time took 4 times that).

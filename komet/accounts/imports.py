@@ -9,12 +9,11 @@ import csv
 import io
 import logging
 
-import dramatiq
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
 
-from komet import audit
+from komet import audit, broker
 from komet.accounts import buyers
 from komet.clock import utcnow
 from komet.extensions import db
@@ -23,7 +22,7 @@ from komet.models import (Customer, CustomerUser, EcommerceUser, ImportStatus, U
 
 log = logging.getLogger(__name__)
 # Named, not imported: workers/imports.py declares it (komet never imports workers).
-RUN_IMPORT_ACTOR = "run_user_import"
+RUN_IMPORT_ACTOR, IMPORT_QUEUE = "run_user_import", "imports"
 TEMPLATE = "name,email,username,customer\nAda Lovelace,ada@example.com,ada,Rose Café\n"
 HEADERS = {"name": "name", "email": "email", "username": "username", "customer": "customer",
            "customer name": "customer", "customer code": "customer", "customer name or code": "customer"}
@@ -160,7 +159,7 @@ def start(record):
     db.session.commit()
     if started:
         try:
-            dramatiq.get_broker().get_actor(RUN_IMPORT_ACTOR).send(record.id)
+            broker.send(RUN_IMPORT_ACTOR, IMPORT_QUEUE, record.id)
         except Exception:
             log.warning("could not enqueue import %s", record.id, exc_info=True)
     db.session.refresh(record)

@@ -18,10 +18,10 @@ hours loses nothing however often the row was tried, re-driven or reclaimed afte
 import logging
 from datetime import timedelta
 
-import dramatiq
 from flask import current_app
 from sqlalchemy import and_, event, insert, or_, select, update
 
+from komet import broker
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.mail import smtp
@@ -35,9 +35,9 @@ log = logging.getLogger(__name__)
 # by hand: an operator's retry of an old email gets real tries, not one.
 MIN_ATTEMPTS_BEFORE_GIVING_UP = 3
 PAGE_SIZE = 25
-# The actor that sends one outbox email. Named, not imported: workers/ declares it on the
-# broker (workers.broker), and komet never imports workers.
-SEND_EMAIL_ACTOR = "send_email"
+# The actor that sends one outbox email, and its queue. Named, not imported: the worker
+# declares it (workers/emails.py), and komet never imports workers.
+SEND_EMAIL_ACTOR, EMAIL_QUEUE = "send_email", "emails"
 _PENDING_KEY = "komet.outbox.enqueue"
 
 
@@ -86,7 +86,7 @@ def _forget_after_rollback(session):
 def enqueue(email_id):
     """Hand the email to the broker; if the broker is down the re-drive will do it later."""
     try:
-        dramatiq.get_broker().get_actor(SEND_EMAIL_ACTOR).send(email_id)
+        broker.send(SEND_EMAIL_ACTOR, EMAIL_QUEUE, email_id)
         return True
     except Exception:  # any broker failure: the row is safe in the outbox
         log.warning("could not enqueue email %s; the scheduler will re-drive it", email_id, exc_info=True)

@@ -1,16 +1,15 @@
-"""Broker set-up, and the one place that declares the actors.
+"""The broker, set up once per process, and `send`, which enqueues a message for an actor by name.
 
-Actors bind to the broker that is current when they are declared, so `setup_broker` sets
-the broker first and then imports the actor modules. Producers in komet/ name an actor
-through the broker (`get_broker().get_actor(name)`) and never import workers/.
+Producers in komet/ never import workers/: the web process and the scheduler only enqueue,
+so they need the broker and the queues, not the actors. The worker declares the actors on
+this broker afterwards (`workers.actors`); they bind to the broker current when declared,
+which is why `create_app` sets it up first.
 """
-import importlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-ACTOR_MODULES = ("workers.emails", "workers.imports")
 _current = {}
 
 
@@ -33,8 +32,9 @@ def make_broker(url, namespace="komet"):
     raise RuntimeError(f"BROKER_URL must be redis://, amqp:// or stub://, not {url!r}")
 
 
-def setup_broker(url, namespace="komet"):
-    """Make the broker for `url` the global one; the same call again is a no-op."""
+def setup_broker(url, namespace="komet", queues=()):
+    """Make the broker for `url` the global one and declare `queues` on it (so health checks and
+    metrics see them before anything is sent); the same call again is a no-op."""
     key = (url, namespace)
     if _current.get("key") == key:
         return _current["broker"]
@@ -43,6 +43,15 @@ def setup_broker(url, namespace="komet"):
     broker = make_broker(url, namespace)
     dramatiq.set_broker(broker)
     _current.update(key=key, broker=broker)
-    for module in ACTOR_MODULES:
-        importlib.import_module(module)
+    for queue in queues:
+        broker.declare_queue(queue)
     return broker
+
+
+def send(actor_name, queue_name, *args):
+    """Enqueue a message for the actor named `actor_name` (declared in the worker) on its queue;
+    the broker's middleware runs as for `actor.send`. Raises what the broker raises."""
+    broker = dramatiq.get_broker()
+    broker.declare_queue(queue_name)  # a no-op once declared
+    return broker.enqueue(dramatiq.Message(queue_name=queue_name, actor_name=actor_name, args=args,
+                                           kwargs={}, options={}))
