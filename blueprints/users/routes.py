@@ -15,7 +15,7 @@ MANAGE = Permission.MANAGE_ECOMMERCE_USERS
 
 
 def _row(account):
-    return render_template("users/_user_row.html", row=directory.user_row(account), form=EmptyForm())
+    return render_template("users/_user_row.html", row=directory.user_row(account))
 
 
 def _edit_form(account, customers):
@@ -34,7 +34,7 @@ def index():
     q, status = request.args.get("q", ""), request.args.get("status", "")
     page = directory.ecommerce_users_page(q, status, request.args.get("page", 1, type=int))
     return htmx.render("users/index.html", "users/_users_table.html", page=page, q=q, status_filter=status,
-                       statuses=list(LinkStatus), form=EmptyForm())
+                       statuses=list(LinkStatus))
 
 
 @bp.route("/new", methods=["GET", "POST"])
