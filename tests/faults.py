@@ -4,6 +4,8 @@ import socket
 import threading
 import time
 
+from tests.mailsink import free_port
+
 
 class SMTPGate:
     """Listens on its own port. `silent`: accept, then say nothing, ever (a wedged server).
@@ -65,10 +67,8 @@ class SMTPGate:
 
 
 def closed_port():
-    """A port on which nothing listens (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on which nothing listens (connection refused): a free one, not listened on."""
+    return free_port()
 
 
 def wait_until(condition, timeout=90):

@@ -5,13 +5,12 @@ restarting the part brings every figure back.
 Thresholds are seconds here (env vars) so the test is quick; bounds on time are generous.
 """
 import re
-import time
 import urllib.request
 
 import pytest
 
 from komet.ops import operators
-from tests.faults import SMTPGate
+from tests.faults import SMTPGate, wait_until
 from tests.integration.test_real_processes import Browser
 from tests.stack import Stack
 
@@ -20,13 +19,8 @@ OPERATOR = "ops@example.com"
 PASSWORD = "correct horse battery"
 
 
-def _wait(condition, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.3)
-    return True
+def within_a_minute(condition, timeout=60):
+    return wait_until(condition, timeout)
 
 
 def _metric(stack, name, **labels):
@@ -95,12 +89,12 @@ def _all_well(stack, browser):
 @pytest.mark.parametrize("part", ["worker", "scheduler"])
 def test_a_stopped_process_shows_within_a_minute_and_recovers(app, make, ops_stack, smtp_sink, part):
     browser = _operator_browser(app, ops_stack)
-    assert _wait(lambda: _all_well(ops_stack, browser)), ops_stack.log(part)[-3000:]
+    assert within_a_minute(lambda: _all_well(ops_stack, browser)), ops_stack.log(part)[-3000:]
 
     ops_stack.kill(part)
     assert _readyz(ops_stack) == 200
     first = _metric(ops_stack, "komet_heartbeat_age_seconds", process=part)
-    assert _wait(lambda: _metric(ops_stack, "komet_heartbeat_age_seconds", process=part) > STALE)
+    assert within_a_minute(lambda: _metric(ops_stack, "komet_heartbeat_age_seconds", process=part) > STALE)
     assert _metric(ops_stack, "komet_heartbeat_age_seconds", process=part) > first  # it grows
     assert _stuck(browser, part)
     other = "scheduler" if part == "worker" else "worker"
@@ -108,12 +102,12 @@ def test_a_stopped_process_shows_within_a_minute_and_recovers(app, make, ops_sta
     if part == "worker":  # an email written now waits: the oldest-unsent figure crosses the line
         staff = make.staff(make.company())
         Browser(ops_stack.url).submit("/forgot-password", {"email": staff.email})
-        assert _wait(lambda: _metric(ops_stack, "komet_email_oldest_unsent_age_seconds") > STALE)
+        assert within_a_minute(lambda: _metric(ops_stack, "komet_email_oldest_unsent_age_seconds") > STALE)
         assert _stuck(browser, "email")
     assert _readyz(ops_stack) == 200
 
     _start(ops_stack, part)
-    assert _wait(lambda: _all_well(ops_stack, browser)), ops_stack.log(part)[-3000:]
+    assert within_a_minute(lambda: _all_well(ops_stack, browser)), ops_stack.log(part)[-3000:]
 
 
 def test_an_smtp_server_that_never_answers_shows_the_worker_and_email_stuck(app, make, smtp_sink, smtp_gate,
@@ -126,20 +120,20 @@ def test_an_smtp_server_that_never_answers_shows_the_worker_and_email_stuck(app,
         running.start_worker()
         running.start_scheduler()
         browser = _operator_browser(app, running)
-        assert _wait(lambda: _all_well(running, browser)), running.log("worker")[-3000:]
+        assert within_a_minute(lambda: _all_well(running, browser)), running.log("worker")[-3000:]
 
         smtp_gate.silent = True  # new connections are accepted and never hear a word
         staff = make.staff(make.company())
         Browser(running.url).submit("/forgot-password", {"email": staff.email})
-        assert _wait(lambda: _metric(running, "komet_heartbeat_age_seconds", process="worker") > STALE)
-        assert _wait(lambda: _metric(running, "komet_email_oldest_unsent_age_seconds") > STALE)
+        assert within_a_minute(lambda: _metric(running, "komet_heartbeat_age_seconds", process="worker") > STALE)
+        assert within_a_minute(lambda: _metric(running, "komet_email_oldest_unsent_age_seconds") > STALE)
         assert _readyz(running) == 200
         assert _stuck(browser, "worker") and _stuck(browser, "email") and not _stuck(browser, "scheduler")
 
         running.kill("worker")  # the operator's remedy: restart it, with SMTP back
         smtp_gate.open()
         running.start_worker()
-        assert _wait(lambda: _all_well(running, browser), timeout=90), running.log("worker")[-3000:]
-        assert _wait(lambda: smtp_sink.to(staff.email))
+        assert within_a_minute(lambda: _all_well(running, browser), timeout=90), running.log("worker")[-3000:]
+        assert within_a_minute(lambda: smtp_sink.to(staff.email))
     finally:
         running.stop()
