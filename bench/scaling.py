@@ -1,0 +1,215 @@
+"""`make bench`'s scaling checks: Message History, the shop page and the poll on databases with
+1k vs 1M reads and 20 vs 20,000 messages, and the scheduler's sweep of 1,000 due messages in a
+table of 10k vs 1M, each printed as A, B, B/A and whether B/A is within its tolerance. Each
+database is seeded in SQL once and kept while its marker (table bench_seed) matches. Run by
+bench/messages_bench.py after its page lines (BENCH_SCALING=0 skips them).
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import create_engine, text
+
+from bench.messages_bench import (CUSTOMERS, DB_URL, MESSAGES, ROOT, Server, app_env, ensure_database, migrate,
+                                  pages, seed_company, vacuum, wrk)
+
+# Scaling checks: the same page or job on two databases that differ only in one count, A and B
+# measured in turns (A B, B A, ...) in one run and compared by their medians, because other
+# work on the machine moves every figure from one minute to the next.
+SCALE_URL = os.environ.get("BENCH_SCALE_DATABASE_URL", DB_URL.rsplit("/", 1)[0] + "/komet_bench_scale")
+SCALE_ROUNDS = int(os.environ.get("BENCH_SCALE_ROUNDS", "5"))
+SCALE_DURATION = os.environ.get("BENCH_SCALE_DURATION", "5s")
+SWEEP_RUNS = int(os.environ.get("BENCH_SWEEP_RUNS", "9"))
+SWEEP_DUE = 1_000
+# The sweep's data is laid out around a fixed instant, and each run sweeps "as of" it, so a
+# database seeded last month still holds exactly SWEEP_DUE due messages.
+SWEEP_NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+SEED_VERSION = 1  # bump when a seed's layout changes: databases with another marker are re-seeded
+
+
+def scale_url(suffix):
+    return f"{SCALE_URL}_{suffix}"
+
+
+def seeded_database(url, spec, fill):
+    """Make the database at `url` hold `spec`'s data: kept if its marker says it already does,
+    else dropped and filled afresh by `fill(conn)` (1M rows take a minute or two)."""
+    ensure_database(url)
+    engine = create_engine(url)
+    spec = f"v{SEED_VERSION} {spec}"
+    with engine.connect() as conn:
+        marker = conn.execute(text("SELECT to_regclass('bench_seed') IS NOT NULL")).scalar() and \
+            conn.execute(text("SELECT spec FROM bench_seed")).scalar()
+    engine.dispose()
+    name = url.rsplit("/", 1)[1]
+    if marker == spec:
+        migrate(url)  # a migration added since the seed (an index, say) applies to the kept data
+        print(f"{name}: already seeded ({spec})")
+        return
+    base = url.rsplit("/", 1)[0]
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    migrate(url)
+    print(f"{name}: seeding {spec} ...", flush=True)
+    started = time.monotonic()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        fill(conn)
+        conn.execute(text("CREATE TABLE bench_seed (spec text NOT NULL)"))
+        conn.execute(text("INSERT INTO bench_seed VALUES (:spec)"), {"spec": spec})
+    vacuum(engine)
+    engine.dispose()
+    print(f"{name}: seeded in {time.monotonic() - started:.0f}s")
+
+
+def company_database(suffix, messages, reads):
+    url = scale_url(suffix)
+    seeded_database(url, f"customers={CUSTOMERS} messages={messages} reads={reads}",
+                    lambda conn: seed_company(conn, CUSTOMERS, messages, reads))
+    return url
+
+
+def seed_sweep(conn, messages):
+    """`messages` messages of one company around SWEEP_NOW: SWEEP_DUE of them due (half drafts
+    whose Publish On has passed, half published ones whose Expires On has), 2 % future drafts,
+    2 % current, and the rest long expired and recorded so, as a seller's table is after years."""
+    cid = conn.execute(text("INSERT INTO companies (name, slug, timezone, created_at) "
+                            "VALUES ('Sweep Wholesale', 'sweep', 'UTC', :t) RETURNING id"), {"t": SWEEP_NOW}).scalar()
+    conn.execute(text("""
+        INSERT INTO messages (company_id, title, content_html, publish_on, expires_on, type, for_all_customers,
+                              status, published_at, expired_at, customers_read, created_at, updated_at)
+        SELECT :cid, CASE WHEN g <= :due THEN 'Due ' ELSE 'Message ' END || g, '<p>Offer number ' || g || '</p>',
+               s.publish_on, s.expires_on, 'popup', true, s.status,
+               CASE WHEN s.status <> 'draft' THEN s.publish_on END,
+               CASE WHEN s.status = 'expired' THEN s.expires_on END, 0, :t, :t
+        FROM generate_series(1, :n) g, LATERAL (SELECT * FROM (VALUES
+            (g <= :due / 2, 'draft', :t - make_interval(mins => g), :t + interval '30 days'),
+            (g <= :due, 'published', :t - interval '30 days', :t - make_interval(secs => g)),
+            (g % 50 = 0, 'draft', :t + make_interval(mins => g), :t + make_interval(mins => g) + interval '7 days'),
+            (g % 50 = 1, 'published', :t - interval '1 day', :t + make_interval(mins => g)),
+            (true, 'expired', :t - make_interval(mins => g * 10) - interval '7 days', :t - make_interval(mins => g * 10))
+        ) AS c(applies, status, publish_on, expires_on) WHERE applies LIMIT 1) s
+    """), {"cid": cid, "n": messages, "due": SWEEP_DUE, "t": SWEEP_NOW})
+
+
+def sweep_database(messages):
+    url = scale_url(f"sweep{messages // 1000}k" if messages < 1_000_000 else f"sweep{messages // 1_000_000}m")
+    seeded_database(url, f"sweep messages={messages} due={SWEEP_DUE}", lambda conn: seed_sweep(conn, messages))
+    return url
+
+
+def sweep_worker():
+    """`python -m bench.scaling sweep-worker` on DATABASE_URL: for each line read, put
+    the due messages back as they were seeded, then time one `schedule.sweep` and print ms."""
+    from komet import create_app
+    from komet.messages import schedule
+
+    app = create_app()
+    setup = create_engine(os.environ["DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with setup.connect() as conn:
+        # As seeded, whatever the last run left: drafts until SWEEP_NOW, the others published.
+        due = conn.execute(text("SELECT id, expires_on > :t FROM messages WHERE title LIKE 'Due %'"),
+                           {"t": SWEEP_NOW}).all()
+    drafts = [i for i, was_draft in due if was_draft]
+    published = [i for i, was_draft in due if not was_draft]
+    with app.app_context():
+        for _ in sys.stdin:
+            with setup.connect() as conn:
+                conn.execute(text("UPDATE messages SET status = 'draft', published_at = NULL, expired_at = NULL "
+                                  "WHERE id = ANY(:ids)"), {"ids": drafts})
+                conn.execute(text("UPDATE messages SET status = 'published', published_at = publish_on, "
+                                  "expired_at = NULL WHERE id = ANY(:ids)"), {"ids": published})
+                # The dead rows of the last run and this reset would otherwise pile up in the
+                # status indexes run after run; the small-table bypass would skip them.
+                conn.execute(text("VACUUM (INDEX_CLEANUP ON) messages"))
+            started = time.perf_counter()
+            changed = schedule.sweep(SWEEP_NOW)
+            elapsed = time.perf_counter() - started
+            assert changed == SWEEP_DUE, f"the sweep changed {changed} messages, not {SWEEP_DUE}"
+            print(f"{elapsed * 1000:.3f}", flush=True)
+
+
+def time_sweeps(a_url, b_url):
+    """Median ms of a sweep of SWEEP_DUE due messages on each database, runs in turns."""
+    workers = [subprocess.Popen([sys.executable, "-m", "bench.scaling", "sweep-worker"], cwd=ROOT,
+                                env=app_env(url), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+               for url in (a_url, b_url)]
+    times = ([], [])
+    try:
+        for run in range(SWEEP_RUNS + 1):
+            for side in (0, 1) if run % 2 == 0 else (1, 0):
+                workers[side].stdin.write("run\n")
+                workers[side].stdin.flush()
+                answer = workers[side].stdout.readline()
+                if not answer:
+                    raise RuntimeError("a sweep worker failed (its error is above)")
+                ms = float(answer)
+                if run:  # the first run warms the caches
+                    times[side].append(ms)
+    finally:
+        for worker in workers:
+            worker.stdin.close()
+            worker.wait(timeout=30)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def compare_pages(a_url, b_url):
+    """Median req/s of each page on the two databases, wrk runs in turns."""
+    servers = [Server("wsgi:app", port, app_env(url)) for port, url in ((5193, a_url), (5194, b_url))]
+    try:
+        targets = [pages(server) for server in servers]
+        samples = {page: ([], []) for page in targets[0] if page in PAGE_LABELS}
+        for run in range(SCALE_ROUNDS):
+            for page, (a, b) in samples.items():
+                for side in (0, 1) if run % 2 == 0 else (1, 0):
+                    url, cookie, headers = targets[side][page]
+                    (a, b)[side].append(wrk(url, cookie, *headers, duration=SCALE_DURATION)[0])
+    finally:
+        for server in servers:
+            server.stop()
+    return {page: (statistics.median(a), statistics.median(b)) for page, (a, b) in samples.items()}
+
+
+PAGE_LABELS = {"history": "Message History", "shop": "shop page", "poll": "buyer's poll"}
+
+
+def scaling_line(label, a, b, unit, tolerance):
+    """One scaling check as printed: both medians, B/A and whether it is within the tolerance."""
+    ratio = b / a
+    verdict = "met" if abs(ratio - 1) <= tolerance else "MISSED"
+    fmt = ".1f" if unit == "req/s" else ".2f"
+    line = (f"{label:<46}{f'{a:{fmt}} {unit}':>14}{f'{b:{fmt}} {unit}':>14}{ratio:>7.2f}"
+            f"  ±{tolerance:.0%}: {verdict}")
+    print(line, flush=True)
+    return line
+
+
+def scaling_checks():
+    print(f"\nscaling checks (A then B, medians of {SCALE_ROUNDS} wrk runs of {SCALE_DURATION} each in turns;"
+          f" the sweep: median of {SWEEP_RUNS} runs in turns)", flush=True)
+    reads_1k = company_database("reads1k", MESSAGES, 1_000)
+    messages_20 = company_database("messages20", 20, 1_000)
+    messages_20k = company_database("messages20k", 20_000, 1_000)
+    sweep_10k, sweep_1m = sweep_database(10_000), sweep_database(1_000_000)
+    header = f"\n{'check (A vs B)':<46}{'A':>14}{'B':>14}{'B/A':>7}  target"
+    print(header)
+    lines = []
+    for (a_url, b_url), what in [((reads_1k, DB_URL), "1k vs 1M reads"), ((messages_20, messages_20k),
+                                                                            "20 vs 20,000 messages")]:
+        for page, (a, b) in compare_pages(a_url, b_url).items():
+            lines.append(scaling_line(f"{PAGE_LABELS[page]}, {what}", a, b, "req/s", 0.10))
+    a, b = time_sweeps(sweep_10k, sweep_1m)
+    lines.append(scaling_line(f"sweep of {SWEEP_DUE:,} due, 10k vs 1M messages", a, b, "ms", 0.20))
+    print("\nscaling checks, all lines:" + header)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["sweep-worker"]:
+        sweep_worker()
