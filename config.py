@@ -4,6 +4,7 @@
 overridden by an environment variable of the same name.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -97,14 +98,24 @@ class Config:
     RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
     # Per client address, on log in and Forgot password.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-    # Failed logins per email, from any address: high enough that nobody can lock a person
-    # out by typing their email wrong on purpose, low enough to stop a slow distributed guess.
-    LOGIN_EMAIL_RATE_LIMIT = os.environ.get("LOGIN_EMAIL_RATE_LIMIT", "50 per hour")
+    # Failed logins for one email from one address: a guess at one person from one place stops
+    # here, and only that address is turned away.
+    LOGIN_EMAIL_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_EMAIL_ADDRESS_RATE_LIMIT", "20 per hour")
+    # Failed logins for one email from every address together: far more than one address may
+    # make (above), so nobody can lock a person out from one place; a slow guess spread over
+    # many addresses still stops.
+    LOGIN_EMAIL_RATE_LIMIT = os.environ.get("LOGIN_EMAIL_RATE_LIMIT", "500 per hour")
     # Register Here on a public invite page: per address, and per link from every address
     # together (a burst from many addresses at one seller's link still stops).
     INVITE_REQUEST_RATE_LIMIT = os.environ.get("INVITE_REQUEST_RATE_LIMIT", "5 per hour")
     INVITE_LINK_RATE_LIMIT = os.environ.get("INVITE_LINK_RATE_LIMIT", "100 per hour")
 
+    # A signed-in device (komet/accounts/sessions.py) unused this long is forgotten by the
+    # scheduler: its cookies, "remember me" included, then log nobody in. Its last-seen time is
+    # refreshed at most every LOGIN_SESSION_TOUCH_SECONDS (one write an hour, not one a request).
+    LOGIN_SESSION_IDLE_SECONDS = int(os.environ.get("LOGIN_SESSION_IDLE_SECONDS", str(30 * 24 * 60 * 60)))
+    LOGIN_SESSION_TOUCH_SECONDS = int(os.environ.get("LOGIN_SESSION_TOUCH_SECONDS", str(60 * 60)))
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=LOGIN_SESSION_IDLE_SECONDS)
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(60 * 60)))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -50,8 +50,8 @@ def seed(env):
                                {"name": f"Bench Invites {n}", "slug": f"bench-invites-{run}-{n}"}).scalar()
             for role in ("admin", "sales_manager", "sales_manager"):
                 uid = conn.execute(text(
-                    "INSERT INTO users (email, name, password_hash, session_token, is_active, created_at) "
-                    "VALUES (:email, 'Staff', :hash, md5(random()::text), true, now()) RETURNING id"),
+                    "INSERT INTO users (email, name, password_hash, is_active, created_at) "
+                    "VALUES (:email, 'Staff', :hash, true, now()) RETURNING id"),
                     {"email": f"{role}{n}-{secrets.token_hex(4)}@bench-invites.example",
                      "hash": generate_password_hash(PASSWORD)}).scalar()
                 conn.execute(text("INSERT INTO memberships (user_id, company_id, role) VALUES (:u, :c, :r)"),

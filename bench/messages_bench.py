@@ -89,8 +89,8 @@ def seed_company(conn, customers, messages, reads):
                                  "VALUES ('Bench Wholesale', 'bench', 'America/New_York', now()) RETURNING id")).scalar()
     conn.execute(text("INSERT INTO customers (company_id, name, created_at) "
                       "SELECT :cid, 'Customer ' || g, now() FROM generate_series(1, :n) g"), p)
-    conn.execute(text("INSERT INTO users (email, name, password_hash, session_token, is_active, created_at) "
-                      "SELECT 'buyer' || g || '@bench.example', 'Buyer ' || g, :hash, md5(g::text), true, now() "
+    conn.execute(text("INSERT INTO users (email, name, password_hash, is_active, created_at) "
+                      "SELECT 'buyer' || g || '@bench.example', 'Buyer ' || g, :hash, true, now() "
                       "FROM generate_series(1, :n) g"), p)
     conn.execute(text("""
         INSERT INTO customer_users (user_id, customer_id, company_id, created_at)
@@ -102,8 +102,8 @@ def seed_company(conn, customers, messages, reads):
         INSERT INTO ecommerce_users (company_id, user_id, name, username, status, created_at)
         SELECT :cid, u.id, u.name, u.email, 'active', now() FROM users u WHERE u.email LIKE '%@bench.example'
     """), p)
-    admin = conn.execute(text("INSERT INTO users (email, name, password_hash, session_token, is_active, created_at)"
-                              " VALUES ('admin@bench.example', 'Bench Admin', :hash, 'admin', true, now())"
+    admin = conn.execute(text("INSERT INTO users (email, name, password_hash, is_active, created_at)"
+                              " VALUES ('admin@bench.example', 'Bench Admin', :hash, true, now())"
                               " RETURNING id"), p).scalar()
     conn.execute(text("INSERT INTO memberships (user_id, company_id, role) VALUES (:u, :cid, 'admin')"),
                  {"u": admin, "cid": p["cid"]})

@@ -49,8 +49,8 @@ def seed(env):
                                      "RETURNING id")).scalar()
         conn.execute(text("INSERT INTO customers (company_id, name, code, created_at) "
                           "SELECT :cid, 'Account ' || g, 'A-' || g, now() FROM generate_series(1, :c) g"), p)
-        conn.execute(text("INSERT INTO users (email, name, password_hash, session_token, is_active, created_at) "
-                          "SELECT 'ubuyer' || g || '@bench.example', 'Buyer ' || g, :hash, md5(g::text), true, now() "
+        conn.execute(text("INSERT INTO users (email, name, password_hash, is_active, created_at) "
+                          "SELECT 'ubuyer' || g || '@bench.example', 'Buyer ' || g, :hash, true, now() "
                           "FROM generate_series(1, :n) g"), p)
         conn.execute(text("""
             INSERT INTO ecommerce_users (company_id, user_id, name, username, status, activated_at, created_at)
@@ -65,8 +65,8 @@ def seed(env):
             CROSS JOIN (SELECT min(id) AS first FROM customers WHERE company_id = :cid) base
             CROSS JOIN LATERAL (VALUES (e.user_id % :c), ((e.user_id * 7) % :c)) AS k(offset_)
             WHERE e.company_id = :cid"""), p)
-        admin = conn.execute(text("INSERT INTO users (email, name, password_hash, session_token, is_active, created_at)"
-                                  " VALUES ('users-admin@bench.example', 'Users Admin', :hash, 'uadmin', true, now())"
+        admin = conn.execute(text("INSERT INTO users (email, name, password_hash, is_active, created_at)"
+                                  " VALUES ('users-admin@bench.example', 'Users Admin', :hash, true, now())"
                                   " RETURNING id"), p).scalar()
         conn.execute(text("INSERT INTO memberships (user_id, company_id, role) VALUES (:u, :cid, 'admin')"),
                      {"u": admin, "cid": p["cid"]})

@@ -15,7 +15,8 @@ from sqlalchemy.orm import joinedload
 
 from komet.extensions import db
 from komet.clock import utcnow
-from komet.models import Company, Customer, CustomerUser, EcommerceUser, LinkStatus, Membership, Role, User
+from komet.models import (Company, Customer, CustomerUser, EcommerceUser, LinkStatus, LoginSession, Membership, Role,
+                          User)
 
 SESSION_KEY = "workspace"
 
@@ -69,7 +70,8 @@ class SessionUser:
     id: int
     email: str
     name: str
-    session_token: str
+    session_key: str  # the login_sessions row this device's cookies name
+    seen_at: datetime  # when that row was last refreshed
     is_active: bool
     is_operator: bool
     reads_version: int  # keys the user's cached shop messages (komet.caching)
@@ -79,7 +81,7 @@ class SessionUser:
     is_anonymous = False
 
     def get_id(self):
-        return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.session_key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +101,18 @@ class SessionCustomer:
     name: str
 
 
-# The user and the workspace named in the session, in one query of plain columns (every
-# request runs it; hydrating ORM entities cost more than the query). Outer joins: a user
-# whose link or membership was removed still loads, with no workspace.
-_USER_COLUMNS = (User.id, User.email, User.name, User.session_token, User.is_active, User.is_operator,
-                 User.reads_version)
+# The user, their session row and the workspace named in the session, in one query of plain
+# columns (every request runs it; hydrating ORM entities cost more than the query). The session
+# row is an inner join: a logged-out (deleted) session finds no user. Outer joins for the
+# workspace: a user whose link or membership was removed still loads, with no workspace.
+_USER_COLUMNS = (User.id, User.email, User.name, LoginSession.key, LoginSession.last_seen_at, User.is_active,
+                 User.is_operator, User.reads_version)
 _COMPANY_COLUMNS = (Company.id, Company.name, Company.slug, Company.timezone, Company.created_at,
                     Company.messages_version, Company.history_version)
+_SIGNED_IN = and_(LoginSession.key == bindparam("session_key"), LoginSession.user_id == User.id)
 _BUYER_SESSION = (
     select(*_USER_COLUMNS, EcommerceUser.id, *_COMPANY_COLUMNS, Customer.id, Customer.name).select_from(User)
+    .join(LoginSession, _SIGNED_IN)
     .outerjoin(CustomerUser, and_(CustomerUser.id == bindparam("workspace_id"), CustomerUser.user_id == User.id))
     .outerjoin(EcommerceUser, _ACTIVE_ACCOUNT)
     .outerjoin(Company, Company.id == CustomerUser.company_id)
@@ -116,22 +121,26 @@ _BUYER_SESSION = (
 )
 _STAFF_SESSION = (
     select(*_USER_COLUMNS, Membership.role, *_COMPANY_COLUMNS).select_from(User)
+    .join(LoginSession, _SIGNED_IN)
     .outerjoin(Membership, and_(Membership.id == bindparam("workspace_id"), Membership.user_id == User.id))
     .outerjoin(Company, Company.id == Membership.company_id)
     .where(User.id == bindparam("user_id"))
 )
-_USER = select(*_USER_COLUMNS).where(User.id == bindparam("user_id"))
+_USER = select(*_USER_COLUMNS).select_from(User).join(LoginSession, _SIGNED_IN).where(User.id == bindparam("user_id"))
 _USER_WIDTH, _COMPANY_WIDTH = len(_USER_COLUMNS), len(_COMPANY_COLUMNS)
+_TOUCH = update(LoginSession).where(LoginSession.key == bindparam("session_key")).values(last_seen_at=bindparam("now"))
 
 
-def load_session(user_id, key):
+def load_session(user_id, session_key, key):
     """(user, workspace) for a session: the workspace is None if `key` is not (or no longer) theirs.
 
-    The user is a `SessionUser`, None if there is no such login.
+    The user is a `SessionUser`, None if there is no such login or that session has ended.
     """
     kind, _, raw_id = (key or "").partition("-")
     statement = {"buyer": _BUYER_SESSION, "staff": _STAFF_SESSION}.get(kind) if raw_id.isdigit() else None
-    params = {"user_id": user_id} if statement is None else {"user_id": user_id, "workspace_id": int(raw_id)}
+    params = {"user_id": user_id, "session_key": session_key}
+    if statement is not None:
+        params["workspace_id"] = int(raw_id)
     # Core execution on the session's connection: plain rows, without the ORM's execution layer.
     row = db.session.connection().execute(statement if statement is not None else _USER, params).first()
     if row is None:
@@ -148,11 +157,20 @@ def load_session(user_id, key):
     return user, Workspace(key, company, role=opened)
 
 
+def keep_alive(user, every, now=None):
+    """Refresh the session's last-seen time if it is older than `every` (a timedelta), so an idle
+    session can be forgotten while one in use never is, at one write per interval, not per request."""
+    now = now or utcnow()
+    if now - user.seen_at > every:
+        db.session.connection().execute(_TOUCH, {"session_key": user.session_key, "now": now})
+        db.session.commit()
+
+
 def current_workspace():
     """The workspace this request acts in, or None (not logged in, or none chosen yet)."""
     if "workspace" not in g:  # the user loader usually set it, with the user
         key = session.get(SESSION_KEY)
-        g.workspace = load_session(current_user.id, key)[1] if key and current_user.is_authenticated else None
+        g.workspace = load_session(current_user.id, current_user.session_key, key)[1] if key and current_user.is_authenticated else None
     return g.workspace
 
 

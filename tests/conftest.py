@@ -30,7 +30,9 @@ from sqlalchemy import event, text  # noqa: E402
 
 from config import TestingConfig  # noqa: E402
 from komet import caching, create_app  # noqa: E402
+from komet.clock import utcnow  # noqa: E402
 from komet.extensions import db, limiter  # noqa: E402
+from komet.models import LoginSession  # noqa: E402
 from tests.factories import Factory  # noqa: E402
 from tests.mailsink import SinkServer  # noqa: E402
 from workers.middleware import AppContextMiddleware  # noqa: E402
@@ -40,8 +42,14 @@ class KometClient(FlaskClient):
     """A test client that can log in as someone and speak htmx with a CSRF token."""
 
     def login_as(self, who, workspace=None, workspace_count=1):
+        """Sign `who` in on this client with a login session of its own, as the login form does."""
+        with self.application.app_context():
+            now = utcnow()
+            key = secrets.token_urlsafe(32)
+            db.session.add(LoginSession(key=key, user_id=who.id, created_at=now, last_seen_at=now))
+            db.session.commit()
         with self.session_transaction() as session:
-            session["_user_id"] = f"{who.id}:{who.session_token}"
+            session["_user_id"] = f"{who.id}:{key}"
             session["_fresh"] = True
             session["workspace"] = workspace or who.workspace
             session["workspace_count"] = workspace_count

@@ -23,7 +23,6 @@ class Made:
     name: str = ""
     company_id: int | None = None
     workspace: str = ""  # the session key of the workspace it logs in to
-    session_token: str = ""
 
 
 class Factory:
@@ -53,7 +52,7 @@ class Factory:
             user = self.user(email)
             membership = Membership(user_id=user.id, company_id=company.id, role=Role(role))
             self._commit(membership)
-            return Made(user.id, user.email, user.name, company.id, f"staff-{membership.id}", user.session_token)
+            return Made(user.id, user.email, user.name, company.id, f"staff-{membership.id}")
 
     def customer(self, company, name=None):
         with self.app.app_context():
@@ -70,7 +69,7 @@ class Factory:
             for company_id in dict.fromkeys(c.company_id for c in customers):
                 self._account(user, company_id, active)
             return Made(user.id, user.email, user.name, customers[0].company_id,
-                        f"buyer-{links[0].id}" if links else "", user.session_token)
+                        f"buyer-{links[0].id}" if links else "")
 
     def link(self, buyer, customer, active=True):
         with self.app.app_context():
@@ -96,7 +95,7 @@ class Factory:
         buyer = self.buyer(*customers, email=email, active=status)
         with self.app.app_context():
             account = db.session.query(EcommerceUser).filter_by(user_id=buyer.id, company_id=company.id).one()
-            return Made(account.id, buyer.email, account.name, company.id, buyer.workspace, buyer.session_token)
+            return Made(account.id, buyer.email, account.name, company.id, buyer.workspace)
 
     def access_request(self, company, email=None):
         with self.app.app_context():

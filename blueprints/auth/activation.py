@@ -3,12 +3,12 @@
 Registered on the auth blueprint (the URLs sit beside /login and /reset-password).
 """
 from flask import flash, render_template, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from blueprints.auth import bp
 from blueprints.auth.forms import ForgotPasswordForm, NewPasswordForm
 from komet import tenancy
-from komet.accounts import activation, profile
+from komet.accounts import activation, profile, sessions
 from komet.extensions import limiter
 from komet.tokens import InvalidToken
 from komet.web import htmx
@@ -53,15 +53,13 @@ def _link_page(purpose, token):
     if current_user.is_authenticated and current_user.id == user.id:
         flash(f"You now work with {company.name}. Choose it below.", "success")
         return htmx.redirect(url_for("auth.choose"))
-    logout_user()
-    session.clear()
+    sessions.log_out(current_user)  # someone else's session on this device ends; the buyer logs in
     flash(f"You now work with {company.name}. Log in to start buying from them.", "success")
     return htmx.redirect(url_for("auth.login"))
 
 
 def _signed_in(user, company):
-    session.clear()
-    login_user(user)
+    sessions.log_in(user)
     workspaces = tenancy.workspaces_for(user)
     session["workspace_count"] = len(workspaces)
     if len(workspaces) != 1:

@@ -1,11 +1,11 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from blueprints.auth import bp
 from blueprints.auth.forms import (ChangePasswordForm, ChooseWorkspaceForm, ForgotPasswordForm, LoginForm,
                                    NewPasswordForm)
 from komet import tenancy
-from komet.accounts import passwords
+from komet.accounts import passwords, sessions
 from komet.extensions import limiter
 from komet.invites import links
 from komet.ops import operators
@@ -41,8 +41,7 @@ def login():
     if user is None:
         form.password.errors.append("Email or password is incorrect.")
         return render_template("auth/login.html", form=form), 422
-    session.clear()  # a fresh session at login: nothing carried over from before
-    login_user(user, remember=form.remember.data)
+    sessions.log_in(user, remember=form.remember.data)
     return _enter(tenancy.workspaces_for(user), form.next.data)
 
 
@@ -59,13 +58,10 @@ def _enter(workspaces, next_url=""):
 
 @bp.post("/logout")
 def logout():
-    if current_user.is_authenticated:
-        passwords.end_sessions(current_user)
     # A focused shop (entered through a seller's invite link) signs out back to that page;
     # its current token, so a link regenerated meanwhile does not end on a 404.
     token = links.token_of(session["focused_company"]) if session.get("focused_company") else None
-    logout_user()
-    session.clear()
+    sessions.log_out(current_user)
     flash("You have logged out.", "info")
     return htmx.redirect(url_for("invite_page.show", token=token) if token else url_for("auth.login"))
 
@@ -108,8 +104,7 @@ def reset_password(token):
     if not form.validate_on_submit():
         return render_template("auth/reset_password.html", form=form, user=user), 422 if form.is_submitted() else 200
     passwords.set_new_password(user, form.password.data)
-    logout_user()
-    session.clear()
+    sessions.log_out(current_user)  # whoever was signed in on this device: all sessions ended
     flash("Your password is changed. Log in with the new one.", "success")
     return redirect(url_for("auth.login"), code=303)
 
@@ -123,7 +118,8 @@ def change_password():
         user = passwords.login_row(current_user)
         if user.check_password(form.current.data):
             passwords.set_new_password(user, form.password.data)
-            login_user(user)  # the session id changed with the password: keep this one in
+            # Every session ended with the password: this device goes on in a new one.
+            sessions.log_in(user, keep_session=True)
             flash("Your password is changed. Other devices have been logged out.", "success")
             return redirect(url_for("auth.index"), code=303)
         form.current.errors.append("That is not your current password.")

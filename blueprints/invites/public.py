@@ -1,11 +1,10 @@
 """The seller's public invite page: log in straight into this shop, or Register Here."""
 from flask import abort, current_app, g, render_template, request, session, url_for
-from flask_login import login_user
 
 from blueprints.invites import public_bp as bp
 from blueprints.invites.forms import InviteLoginForm, RegisterForm
 from komet import tenancy
-from komet.accounts import passwords
+from komet.accounts import passwords, sessions
 from komet.extensions import limiter
 from komet.invites import links, requests
 from komet.web import htmx
@@ -69,8 +68,7 @@ def login(token):
     if not here:  # never another seller's shop, and not logged in at all
         return render_template("invites/show.html", link=link, seller=company, token=token, form=form,
                                no_link=NO_LINK_HERE), 403
-    session.clear()
-    login_user(user)
+    sessions.log_in(user)
     session["workspace_count"] = 1  # no Change Company: this session is for this seller
     session["focused_company"] = company.id  # a focused shop, and Sign out comes back here
     tenancy.choose_workspace(here[0])

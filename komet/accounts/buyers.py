@@ -4,7 +4,6 @@ Staff never set a password nor change a login's email: the login belongs to the 
 may work with other companies too. A company only ever changes its own link to the login
 (an EcommerceUser row) and that link's customers.
 """
-import secrets
 
 from flask import abort
 from sqlalchemy import delete, select
@@ -59,7 +58,7 @@ def login_for(email, name):
     """
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     created_id = db.session.scalar(
-        insert(User.__table__).values(email=email, name=name, session_token=secrets.token_hex(16), is_active=True,
+        insert(User.__table__).values(email=email, name=name, is_active=True,
                                       created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["email"]).returning(User.__table__.c.id))
     user = db.session.scalar(select(User).where(User.email == email))

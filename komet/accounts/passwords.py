@@ -1,11 +1,10 @@
 """Logging in, and resetting and changing passwords. Only a login's owner changes its password."""
-import secrets
-
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from komet import tokens
+from komet.accounts import sessions
 from komet.mail import outbox
 from komet.extensions import db
 from komet.models import User, normalize_email
@@ -66,18 +65,8 @@ def user_for_reset_token(token):
 
 
 def set_new_password(user, password):
-    """Set the password, end the user's other sessions, and tell them by email."""
+    """Set the password, end every session of the login, and tell its owner by email."""
     user.set_password(password)
+    sessions.end_all(user.id)
     outbox.queue_email("password_changed", user.email, user_id=user.id)
-    db.session.commit()
-
-
-def end_sessions(user):
-    """Log `user` out: this session, its "remember me" cookie and the user's other sessions.
-
-    Sessions are signed cookies that carry the user's session token, so a copy of a cookie
-    taken before logout keeps working until the token changes. Ending only this device's
-    session would need a server-side row per session read on every request; see README.
-    """
-    db.session.execute(update(User).where(User.id == user.id).values(session_token=secrets.token_hex(16)))
     db.session.commit()

@@ -6,6 +6,7 @@ from komet.models.accounts import (  # noqa: F401
     CustomerUser,
     EcommerceUser,
     LinkStatus,
+    LoginSession,
     Membership,
     Role,
     User,

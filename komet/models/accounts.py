@@ -1,7 +1,6 @@
 """Who logs in and which companies they belong to."""
 import enum
 from datetime import datetime
-import secrets
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,8 +51,6 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    # Part of the session id: changing it logs the user out everywhere else.
-    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     is_active: Mapped[bool] = mapped_column(default=True)
     # Runs the platform (the /operator page), apart from any company; set only by the CLI.
     is_operator: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -64,18 +61,35 @@ class User(db.Model):
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)  # werkzeug default: scrypt
-        self.session_token = secrets.token_hex(16)
         self.password_changed_at = utcnow()
 
     def check_password(self, password):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
-    # Flask-Login
+    # Flask-Login: the id names the login session too (komet/accounts/sessions.py sets it at
+    # login), so the session and "remember me" cookies die with that session's row.
     is_authenticated = True
     is_anonymous = False
+    session_key = None
 
     def get_id(self):
-        return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.session_key}"
+
+
+class LoginSession(db.Model):
+    """One signed-in device: a login that has not logged out (or been idle too long).
+
+    Every request's session check joins this row by the key its cookie carries, so logout
+    (which deletes the row) ends that device's session and "remember me" cookie at once,
+    copies included, and leaves the person's other devices signed in.
+    """
+
+    __tablename__ = "login_sessions"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Refreshed at most every LOGIN_SESSION_TOUCH_SECONDS; the scheduler forgets idle rows.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class Membership(db.Model):

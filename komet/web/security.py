@@ -1,11 +1,13 @@
 """Login handling, the one decorator that checks the permission map, and the security
 headers of every response."""
 import secrets
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, request, session, url_for
 from flask_login import current_user
+from flask_limiter.util import get_remote_address
 
 from komet import tenancy
 from komet.extensions import limiter, login_manager
@@ -99,13 +101,15 @@ def _security_headers(response):
 
 
 def _load_user(session_id):
-    # The id carries the user's session token: a password change logs out other sessions.
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit():
+    # The id names the login session (komet/accounts/sessions.py): once it is logged out, its
+    # cookies (and any copy of them) load nobody.
+    user_id, _, session_key = session_id.partition(":")
+    if not user_id.isdigit() or not session_key:
         return None
-    user, workspace = tenancy.load_session(int(user_id), session.get(tenancy.SESSION_KEY))
-    if user is None or not user.is_active or user.session_token != token:
+    user, workspace = tenancy.load_session(int(user_id), session_key, session.get(tenancy.SESSION_KEY))
+    if user is None or not user.is_active:
         return None
+    tenancy.keep_alive(user, timedelta(seconds=current_app.config["LOGIN_SESSION_TOUCH_SECONDS"]))
     g.workspace = workspace
     return user
 
@@ -184,9 +188,23 @@ def _login_email_key():
     return "login:" + normalize_email(request.form.get("email"))
 
 
-# Failed logins per email from any address, one counter for every door that logs people in
-# (/login and each seller's invite page): a guess spread over the doors still stops. Only a
-# wrong password (422) counts, so nobody can lock a person out by trying their email.
-failed_logins_per_email = limiter.shared_limit(
+def _login_email_address_key():
+    return f"{_login_email_key()}:{get_remote_address()}"
+
+
+# Only a wrong password (422) counts, so trying someone's email with no password costs nothing.
+# Per email and address: a guess at one person from one place stops there, and only there.
+# Per email from every address: one counter for every door that logs people in (/login and each
+# seller's invite page), its threshold far above what one address may try, so no single
+# address can lock a person out, while a guess spread over many addresses still stops.
+_failed_logins_per_email_and_address = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_EMAIL_ADDRESS_RATE_LIMIT"], scope="login-email-address", methods=["POST"],
+    key_func=_login_email_address_key, deduct_when=lambda response: response.status_code == 422)
+_failed_logins_per_email_anywhere = limiter.shared_limit(
     lambda: current_app.config["LOGIN_EMAIL_RATE_LIMIT"], scope="login-email", methods=["POST"],
     key_func=_login_email_key, deduct_when=lambda response: response.status_code == 422)
+
+
+def failed_logins_per_email(view):
+    """The two failed-login limits of a login form (see above)."""
+    return _failed_logins_per_email_anywhere(_failed_logins_per_email_and_address(view))

@@ -21,11 +21,33 @@ def test_one_address_guessing_is_stopped(client, make):
     assert _login(client, admin.email, "correct horse battery", "198.51.100.9").status_code == 429
 
 
-def test_a_slow_guess_at_one_email_from_many_addresses_is_stopped(client, make):
+def test_one_address_that_exhausts_its_own_limit_does_not_lock_the_owner_out(app, client, make, monkeypatch):
+    # An attacker at one address, patient enough that the per-minute limit never stops them
+    # (as if they spread their tries over an hour): they are the one turned away.
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "1000 per minute")
     admin = make.staff(make.company())
-    for n in range(50):
-        _login(client, admin.email, "wrong password", f"10.0.{n // 200}.{n % 200 + 1}")
+    answers = [_login(client, admin.email, "wrong password", "198.51.100.66").status_code for _ in range(60)]
+    assert 429 in answers
+    assert _login(client, admin.email, "correct horse battery", "198.51.100.66").status_code == 429
+    assert _login(client, admin.email, "correct horse battery", "203.0.113.66").status_code == 303
+
+
+def test_a_slow_guess_at_one_email_from_many_addresses_is_stopped(app, client, make, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_EMAIL_RATE_LIMIT", "30 per hour")  # the default is 500: fewer tries
+    admin = make.staff(make.company())
+    for n in range(30):
+        assert _login(client, admin.email, "wrong password", f"10.0.{n // 200}.{n % 200 + 1}").status_code == 422
     assert _login(client, admin.email, "wrong password", "203.0.113.8").status_code == 429
+
+
+def test_the_per_email_limit_is_far_above_what_one_address_may_try(app):
+    from limits import parse
+
+    def per_hour(setting):
+        limit = parse(app.config[setting])
+        return limit.amount * 3600 / limit.get_expiry()
+
+    assert per_hour("LOGIN_EMAIL_RATE_LIMIT") >= 10 * per_hour("LOGIN_EMAIL_ADDRESS_RATE_LIMIT")
 
 
 def test_a_limited_form_tells_how_many_tries_are_left(client, make):

@@ -1,11 +1,13 @@
-"""Logout ends the session for good; Forgot password gives nothing away, not even by timing."""
+"""Logout ends that device's session for good; Forgot password gives nothing away, not even by timing."""
 import re
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from komet.extensions import db
 from komet.mail import outbox
-from komet.models import Email, EmailStatus
+from komet.clock import utcnow
+from komet.models import Email, EmailStatus, LoginSession
 from tests.factories import PASSWORD
 
 
@@ -23,6 +25,69 @@ def test_a_session_cookie_copied_before_logout_stops_working(app, make):
     remembered = app.test_client()
     remembered.set_cookie("remember_token", captured["remember_token"])
     assert remembered.get("/setup/settings").status_code == 303
+
+
+def _signed_in_client(app, who, remember=False):
+    client = app.test_client()
+    form = {"email": who.email, "password": PASSWORD, **({"remember": "y"} if remember else {})}
+    assert client.form_post("/login", form).status_code == 303
+    return client
+
+
+def test_logout_ends_this_devices_session_and_leaves_the_others_signed_in(app, make):
+    staff = make.staff(make.company())
+    laptop, phone = _signed_in_client(app, staff), _signed_in_client(app, staff, remember=True)
+    captured = {name: phone.get_cookie(name).value for name in ("session", "remember_token")}
+    phone.form_post("/logout")
+    assert phone.get("/setup/settings").status_code == 303
+    for name, value in captured.items():
+        replay = app.test_client()
+        replay.set_cookie(name, value)
+        assert replay.get("/setup/settings").status_code == 303, name
+    assert laptop.get("/setup/settings").status_code == 200  # still signed in
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginSession)
+                                 .where(LoginSession.user_id == staff.id)) == 1
+
+
+def test_a_password_change_ends_every_other_session_and_keeps_this_one_in_its_workspace(app, make):
+    staff = make.staff(make.company())
+    laptop, phone = _signed_in_client(app, staff), _signed_in_client(app, staff)
+    response = laptop.form_post("/account/password", {"current": PASSWORD, "password": "a brand new passphrase",
+                                                      "confirm": "a brand new passphrase"})
+    assert response.status_code == 303
+    assert laptop.get("/setup/settings").status_code == 200
+    assert phone.get("/setup/settings").status_code == 303
+
+
+def test_a_session_idle_past_the_limit_is_forgotten_and_one_in_use_is_kept(app, make):
+    from komet.accounts import sessions
+
+    staff = make.staff(make.company())
+    idle, busy = _signed_in_client(app, staff), _signed_in_client(app, staff)
+    month = timedelta(seconds=app.config["LOGIN_SESSION_IDLE_SECONDS"])
+    _change(app, LoginSession, {"last_seen_at": utcnow() - month + timedelta(hours=2)}, user_id=staff.id)
+    assert busy.get("/setup/settings").status_code == 200  # refreshes its last-seen time
+    with app.app_context():
+        assert sessions.forget_idle(now=utcnow() + timedelta(hours=3)) == 1
+    assert idle.get("/setup/settings").status_code == 303
+    assert busy.get("/setup/settings").status_code == 200
+
+
+def test_a_session_in_use_is_refreshed_at_most_once_an_hour(app, make, queries):
+    buyer = make.buyer(make.customer(make.company()))
+    client = _signed_in_client(app, buyer)
+    client.get("/shop/messages")  # the session cookie settles
+    _change(app, LoginSession, {"last_seen_at": utcnow() - timedelta(hours=2)}, user_id=buyer.id)
+    counts = []
+    for _ in range(2):
+        with queries:
+            client.get("/shop/messages")
+        counts.append(queries.count)
+    assert counts == [2, 1]  # the session check, plus one refresh the first time only
+    with app.app_context():
+        seen = db.session.scalar(select(LoginSession.last_seen_at).where(LoginSession.user_id == buyer.id))
+    assert utcnow() - seen < timedelta(minutes=5)
 
 
 def test_forgot_password_does_the_same_work_with_or_without_an_account(app, client, make, queries, smtp_sink):
