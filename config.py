@@ -77,6 +77,9 @@ class Config:
     # When the operator page calls a part stuck (the alert rules use the same 120 s and 300 s).
     OPS_HEARTBEAT_STALE_SECONDS = float(os.environ.get("OPS_HEARTBEAT_STALE_SECONDS", "120"))
     OPS_EMAIL_STALE_SECONDS = float(os.environ.get("OPS_EMAIL_STALE_SECONDS", "300"))
+    # A process silent this long is forgotten (the scheduler deletes its heartbeat row): until
+    # then a process that stopped without being replaced shows as stuck.
+    OPS_HEARTBEAT_FORGET_SECONDS = float(os.environ.get("OPS_HEARTBEAT_FORGET_SECONDS", str(24 * 60 * 60)))
     WORKER_STUCK_AFTER_SECONDS = float(os.environ.get("WORKER_STUCK_AFTER_SECONDS", "60"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"

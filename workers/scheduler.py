@@ -23,7 +23,7 @@ TRANSITIONS = Counter("komet_scheduler_transitions_total",
                       "Rows a sweep moved on (emails re-driven, messages started or ended), by job.", ["job"])
 
 # Interval sweeps (SCHEDULER_INTERVAL_SECONDS), not cron: cron fires twice on fall-back day.
-JOBS = [outbox.redrive, schedule.sweep]
+JOBS = [outbox.redrive, schedule.sweep, heartbeats.forget_stopped]
 
 
 def _in_app_context(app, job):
@@ -64,16 +64,20 @@ def main():
     port = app.config["SCHEDULER_METRICS_PORT"]
     if port:
         start_http_server(port, addr=app.config["SCHEDULER_METRICS_HOST"])  # /metrics on its own port
+    with app.app_context():
+        heartbeats.replace_dead(heartbeats.SCHEDULER)  # a restart takes over from a scheduler that died
 
     def stop(signum, frame):
         log.info("scheduler stopping (signal %s)", signum)
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)  # a sweep still running must not beat after the row is gone
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("scheduler started: %s every %ss", ", ".join(j.__name__ for j in JOBS),
              app.config["SCHEDULER_INTERVAL_SECONDS"])
     scheduler.start()
+    with app.app_context():  # stopped cleanly (a deploy): its silence from now on is no news
+        heartbeats.forget(heartbeats.SCHEDULER)
     return 0
 
 
