@@ -56,14 +56,27 @@ def build_scheduler(app):
     return scheduler
 
 
+def serve_metrics(host, port):
+    """Serve this process's metrics on host:port (port 0: not at all); True if they are served.
+    A port already taken (a second scheduler on the host) is a warning: scheduling goes on."""
+    if not port:
+        return False
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        log.warning("scheduler metrics not served on %s:%s (%s); is another scheduler on this host serving "
+                    "them? Set SCHEDULER_METRICS_PORT", host, port, exc)
+        return False
+    log.info("scheduler metrics on http://%s:%s/metrics", host, port)
+    return True
+
+
 def main():
     from komet import create_app
 
     app = create_app()  # sets up the broker: the re-drive enqueues through it
     scheduler = build_scheduler(app)
-    port = app.config["SCHEDULER_METRICS_PORT"]
-    if port:
-        start_http_server(port, addr=app.config["SCHEDULER_METRICS_HOST"])  # /metrics on its own port
+    serve_metrics(app.config["SCHEDULER_METRICS_HOST"], app.config["SCHEDULER_METRICS_PORT"])
     with app.app_context():
         heartbeats.replace_dead(heartbeats.SCHEDULER)  # a restart takes over from a scheduler that died
 
