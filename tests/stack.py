@@ -110,9 +110,10 @@ class Stack:
         finally:
             running.stop()
 
-    def start_web(self):
+    def start_web(self, *options):
+        """gunicorn with one worker of 4 threads unless `options` (gunicorn's) say otherwise."""
         self._spawn("web", [str(BIN / "gunicorn"), "--no-control-socket", "--bind", f"127.0.0.1:{self.port}",
-                            "--workers", "1", "--threads", "4", "wsgi:app"])
+                            *(options or ("--workers", "1", "--threads", "4")), "wsgi:app"])
         self._wait_http("/login")
 
     def start_worker(self):

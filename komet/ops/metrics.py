@@ -10,10 +10,11 @@ Requests are labelled by endpoint (the route's name), never by path, so ids in U
 make a series each. Probes and /metrics itself are not counted: a failing /readyz is not a
 user seeing a 5xx.
 
-gunicorn runs several processes: with PROMETHEUS_MULTIPROC_DIR set (an empty directory,
-wiped at each deploy) every process writes its counters there and /metrics adds them up;
-gunicorn.conf.py marks a dead worker's files. Without it, each process reports its own
-counters (fine with one worker, wrong with several).
+gunicorn runs several processes: with PROMETHEUS_MULTIPROC_DIR set every process writes its
+counters there and /metrics adds them up, whichever process answers. gunicorn.conf.py sets it
+by default (a fresh temporary directory made by the arbiter before it forks, or the one given,
+emptied at start) and marks a dead worker's files. Without it (e.g. `flask run`, or gunicorn
+--preload with the variable unset) each process reports only its own counters.
 
 The database figures (emails by state, oldest unsent email, each process's heartbeat age) and
 the broker's queue depths are computed at scrape time by a collector, once per scrape whichever

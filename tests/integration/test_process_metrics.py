@@ -1,8 +1,10 @@
 """Metrics of every process, on by default: the worker's and the scheduler's own ports, and the
 web's /metrics adding up every gunicorn worker. Real processes, as the Procfile starts them."""
 import logging
+import re
 import socket
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -57,3 +59,21 @@ def test_a_scheduler_whose_metrics_port_is_taken_warns_and_runs_on(caplog):
             assert scheduler.serve_metrics("127.0.0.1", port) is False
     assert f"scheduler metrics not served on 127.0.0.1:{port}" in caplog.text
     assert scheduler.serve_metrics("127.0.0.1", 0) is False  # 0: off
+
+
+def test_web_metrics_count_the_requests_of_every_gunicorn_worker_whichever_answers(running):
+    # Two single-threaded workers and eight requests at a time: both workers answer some.
+    running.start_web("--workers", "2", "--threads", "1", "--access-logfile", "-",
+                      "--access-logformat", "answered-by %(p)s %(U)s")
+
+    def logins():
+        return sample(_get(running.url + "/metrics"), "komet_http_requests_total",
+                      endpoint="auth.login", method="GET", status="200")
+
+    before = logins()
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(lambda _: _get(running.url + "/login"), range(40)))
+    answered_by = set(re.findall(r"answered-by <(\d+)> /login", running.log("web")))
+    assert len(answered_by) == 2, running.log("web")[-3000:]  # else the test proves nothing
+
+    assert [logins() - before for _ in range(6)] == [40] * 6  # whichever worker answers the scrape
