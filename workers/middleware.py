@@ -1,5 +1,6 @@
 """Worker middleware: an app context per message, as a request gets one; the heartbeat."""
 import logging
+import signal
 import threading
 import time
 
@@ -75,6 +76,10 @@ class HeartbeatMiddleware(Middleware):
     def after_worker_shutdown(self, broker, worker):
         # After the worker threads finished: a shutdown that hangs on a wedged send still shows
         # as stuck, and a clean one (a deploy) leaves no row behind to look stuck.
+        self._forget()
+
+    def _forget(self):
+        self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:
@@ -82,6 +87,27 @@ class HeartbeatMiddleware(Middleware):
                 heartbeats.forget(heartbeats.WORKER)
         except Exception:
             log.exception("could not delete this worker's heartbeat")
+
+    def forget_when_terminated(self):
+        """Delete this process's row when a second SIGTERM ends it without the worker's shutdown.
+
+        Process managers that signal the whole process group (honcho, systemd, Heroku) send
+        SIGTERM twice, once themselves and once through dramatiq's main process, and at the
+        second dramatiq's handler exits at once (no atexit either, in a multiprocessing
+        child): without this a deploy would leave a row behind to go stale.
+        """
+        previous = signal.getsignal(signal.SIGTERM)
+        if not callable(previous):  # not under dramatiq's CLI: leave the default behaviour alone
+            return
+        signalled = threading.Event()
+
+        def on_sigterm(signum, frame):
+            if signalled.is_set():
+                self._forget()
+            signalled.set()
+            previous(signum, frame)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
     def oldest_in_hand(self):
         """Seconds the longest-running message has been in hand (0 when idle)."""

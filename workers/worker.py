@@ -12,6 +12,8 @@ from workers.middleware import AppContextMiddleware, HeartbeatMiddleware  # noqa
 app = create_app()  # sets up the broker, on which the actors are then declared
 actors.declare()
 dramatiq.get_broker().add_middleware(AppContextMiddleware(app))
-dramatiq.get_broker().add_middleware(HeartbeatMiddleware(app))
+heartbeat = HeartbeatMiddleware(app)
+heartbeat.forget_when_terminated()
+dramatiq.get_broker().add_middleware(heartbeat)
 if app.config["WORKER_METRICS_PORT"]:
     dramatiq.get_broker().add_middleware(worker_metrics.WorkerMetrics())

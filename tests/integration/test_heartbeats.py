@@ -1,5 +1,6 @@
 """Heartbeats: each worker and scheduler process records when it last did its work."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -112,3 +113,21 @@ def test_the_scheduler_beats_after_each_sweep_that_finished(app):
     assert ages(app)[this("scheduler")] < 60
     with app.app_context():
         assert [p.detail for p in heartbeats.processes()] == ["sweep: 3"]
+
+
+def test_a_worker_ended_by_a_second_sigterm_deletes_its_row(app):
+    # honcho, systemd and Heroku signal the process group: dramatiq's worker process gets
+    # SIGTERM from the manager and from dramatiq's main process, and exits at the second.
+    middleware = HeartbeatMiddleware(app)
+    dramatiq_handler_calls = []
+    original = signal.signal(signal.SIGTERM, lambda signum, frame: dramatiq_handler_calls.append(signum))
+    try:
+        middleware.forget_when_terminated()
+        assert middleware.beat_once()
+        handler = signal.getsignal(signal.SIGTERM)
+        handler(signal.SIGTERM, None)
+        assert this("worker") in ages(app)  # the first asks for a graceful stop, which forgets it later
+        handler(signal.SIGTERM, None)
+        assert ages(app) == {} and len(dramatiq_handler_calls) == 2
+    finally:
+        signal.signal(signal.SIGTERM, original)
