@@ -72,12 +72,20 @@ class Config:
     # hand before the worker counts as stuck and stops beating (longer than a slow but healthy
     # SMTP conversation; the alert waits 2 minutes more before it fires).
     WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "15"))
-    # Where the scheduler serves its Prometheus metrics (0: not served).
-    SCHEDULER_METRICS_PORT = int(os.environ.get("SCHEDULER_METRICS_PORT", "0"))
+    # Where the worker (dramatiq's middleware, workers/worker_metrics.py) and the scheduler serve
+    # their Prometheus metrics; port 0: not served. A port already taken on the host is logged
+    # as a warning and the process runs on. Loopback by default: set the host to 0.0.0.0 (or
+    # the machine's address) for a Prometheus on another machine.
+    WORKER_METRICS_PORT = int(os.environ.get("WORKER_METRICS_PORT", "9191"))
+    WORKER_METRICS_HOST = os.environ.get("WORKER_METRICS_HOST", "127.0.0.1")
+    SCHEDULER_METRICS_PORT = int(os.environ.get("SCHEDULER_METRICS_PORT", "9192"))
     SCHEDULER_METRICS_HOST = os.environ.get("SCHEDULER_METRICS_HOST", "127.0.0.1")
     # When the operator page calls a part stuck (the alert rules use the same 120 s and 300 s).
     OPS_HEARTBEAT_STALE_SECONDS = float(os.environ.get("OPS_HEARTBEAT_STALE_SECONDS", "120"))
     OPS_EMAIL_STALE_SECONDS = float(os.environ.get("OPS_EMAIL_STALE_SECONDS", "300"))
+    # A process silent this long is forgotten (the scheduler deletes its heartbeat row): until
+    # then a process that stopped without being replaced shows as stuck.
+    OPS_HEARTBEAT_FORGET_SECONDS = float(os.environ.get("OPS_HEARTBEAT_FORGET_SECONDS", str(24 * 60 * 60)))
     WORKER_STUCK_AFTER_SECONDS = float(os.environ.get("WORKER_STUCK_AFTER_SECONDS", "60"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"

@@ -48,10 +48,10 @@ def setup_broker(url, namespace="komet", queues=()):
     return broker
 
 
-def send(actor_name, queue_name, *args):
+def send(actor_name, queue_name, *args, options=None):
     """Enqueue a message for the actor named `actor_name` (declared in the worker) on its queue;
     the broker's middleware runs as for `actor.send`. Raises what the broker raises."""
     broker = dramatiq.get_broker()
     broker.declare_queue(queue_name)  # a no-op once declared
     return broker.enqueue(dramatiq.Message(queue_name=queue_name, actor_name=actor_name, args=args,
-                                           kwargs={}, options={}))
+                                           kwargs={}, options=dict(options or {})))

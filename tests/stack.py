@@ -40,6 +40,10 @@ class Stack:
         self.redis_url = redis_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Metrics ports and files of its own: two stacks (or a stack and `make run`) on one
+        # machine never serve, or add up, each other's worker and scheduler metrics.
+        self.worker_metrics_url = f"http://127.0.0.1:{free_port()}"
+        self.scheduler_metrics_url = f"http://127.0.0.1:{free_port()}"
         # Its own namespace in the shared Redis, for the broker's queues and the rate limiter's
         # counters: a stack never takes another stack's messages, and never starts with another
         # run's requests already counted against 127.0.0.1 (an hour-long Register Here limit
@@ -60,6 +64,9 @@ class Stack:
             "BASE_URL": self.url,
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "PYTHONUNBUFFERED": "1",
+            "WORKER_METRICS_PORT": self.worker_metrics_url.rsplit(":", 1)[1],
+            "SCHEDULER_METRICS_PORT": self.scheduler_metrics_url.rsplit(":", 1)[1],
+            "dramatiq_prom_db": str(self.workdir / "worker-metrics"),
             **env,
         }
 
@@ -103,9 +110,10 @@ class Stack:
         finally:
             running.stop()
 
-    def start_web(self):
+    def start_web(self, *options):
+        """gunicorn with one worker of 4 threads unless `options` (gunicorn's) say otherwise."""
         self._spawn("web", [str(BIN / "gunicorn"), "--no-control-socket", "--bind", f"127.0.0.1:{self.port}",
-                            "--workers", "1", "--threads", "4", "wsgi:app"])
+                            *(options or ("--workers", "1", "--threads", "4")), "wsgi:app"])
         self._wait_http("/login")
 
     def start_worker(self):

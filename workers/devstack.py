@@ -69,6 +69,10 @@ def stack_env():
     web_port = int(env.get("WEB_PORT") or _free_port(5080))
     mail_port = int(env.get("MAIL_PORT") or _free_port(8025))
     env.update(WEB_PORT=str(web_port), MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mail_port))
+    # The worker's and the scheduler's metrics: free ports, and files of this stack's own.
+    env.setdefault("WORKER_METRICS_PORT", str(_free_port(9191)))
+    env.setdefault("SCHEDULER_METRICS_PORT", str(_free_port(9192)))
+    env.setdefault("dramatiq_prom_db", str(INSTANCE / "worker-metrics"))
     env.setdefault("BASE_URL", f"http://127.0.0.1:{web_port}")
     env.setdefault("DEVMAIL_DIR", str(INSTANCE / "devmail"))
     if env.get("REDIS_URL") and _redis_answers(env["REDIS_URL"]):
@@ -126,6 +130,11 @@ def wait_then_exec(command):
     os.execvp(command[0], command)
 
 
+def _metrics_url(role):
+    port = os.environ.get(f"{role}_METRICS_PORT", "0")
+    return f"http://127.0.0.1:{port}/metrics" if port != "0" else "off"
+
+
 def ready():
     from komet.demo import DEMO_LOGINS, DEMO_PASSWORD
 
@@ -133,7 +142,8 @@ def ready():
     url = os.environ["BASE_URL"]
     lines = [f"Komet is running at {url}/login", f"Dev mailbox: {url}/dev/mail",
              f"Operator page: {url}/operator/ (log in as {DEV_OPERATOR})",
-             f"Metrics: {url}/metrics (web), health: {url}/healthz and {url}/readyz", "",
+             f"Metrics: {url}/metrics (web), {_metrics_url('WORKER')} (worker), "
+             f"{_metrics_url('SCHEDULER')} (scheduler)", f"Health: {url}/healthz and {url}/readyz", "",
              f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {email:<30} {who}" for email, who in DEMO_LOGINS]
     print("\n".join(lines), flush=True)

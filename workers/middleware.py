@@ -1,6 +1,6 @@
 """Worker middleware: an app context per message, as a request gets one; the heartbeat."""
 import logging
-import os
+import signal
 import threading
 import time
 
@@ -32,11 +32,12 @@ class AppContextMiddleware(Middleware):
 
 
 class HeartbeatMiddleware(Middleware):
-    """Beats for the worker process every WORKER_HEARTBEAT_SECONDS while it is working.
+    """Beats for this worker process every WORKER_HEARTBEAT_SECONDS while it is working.
 
     A thread of its own beats, so an idle worker (nothing queued) still shows alive; it skips
     the beat while any message has been in hand longer than WORKER_STUCK_AFTER_SECONDS, so a
-    worker thread wedged in a send shows as stuck although the process is up.
+    worker thread wedged in a send shows as stuck although the process is up. At boot it
+    takes over from dead workers of this host; once shut down cleanly it deletes its row.
     """
 
     def __init__(self, app):
@@ -44,6 +45,7 @@ class HeartbeatMiddleware(Middleware):
         self._started = {}  # message id -> monotonic time its processing began
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread = None
         self._processed = 0
 
     def before_process_message(self, broker, message):
@@ -60,10 +62,52 @@ class HeartbeatMiddleware(Middleware):
 
     def after_worker_boot(self, broker, worker):
         self._stop.clear()
-        threading.Thread(target=self._run, name="komet-heartbeat", daemon=True).start()
+        try:
+            with self.app.app_context():
+                heartbeats.replace_dead(heartbeats.WORKER)
+        except Exception:  # the database is away: the dead rows stay until the next start
+            log.exception("could not clear the heartbeats of dead workers")
+        self._thread = threading.Thread(target=self._run, name="komet-heartbeat", daemon=True)
+        self._thread.start()
 
     def before_worker_shutdown(self, broker, worker):
         self._stop.set()
+
+    def after_worker_shutdown(self, broker, worker):
+        # After the worker threads finished: a shutdown that hangs on a wedged send still shows
+        # as stuck, and a clean one (a deploy) leaves no row behind to look stuck.
+        self._forget()
+
+    def _forget(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        try:
+            with self.app.app_context():
+                heartbeats.forget(heartbeats.WORKER)
+        except Exception:
+            log.exception("could not delete this worker's heartbeat")
+
+    def forget_when_terminated(self):
+        """Delete this process's row when a second SIGTERM ends it without the worker's shutdown.
+
+        Process managers that signal the whole process group (honcho, systemd, Heroku) send
+        SIGTERM twice, once themselves and once through dramatiq's main process, and at the
+        second dramatiq's handler exits at once (no atexit either, in a multiprocessing
+        child): without this a deploy would leave a row behind to go stale.
+        """
+        previous = signal.getsignal(signal.SIGTERM)
+        if not callable(previous):  # not under dramatiq's CLI: leave the default behaviour alone
+            return
+        signalled = threading.Event()
+
+        def on_sigterm(signum, frame):
+            if signalled.is_set():
+                self._forget()
+            signalled.set()
+            previous(signum, frame)
+
+        signal.signal(signal.SIGTERM, on_sigterm)
 
     def oldest_in_hand(self):
         """Seconds the longest-running message has been in hand (0 when idle)."""
@@ -80,7 +124,7 @@ class HeartbeatMiddleware(Middleware):
         with self.app.app_context():
             with self._lock:
                 in_hand, processed = len(self._started), self._processed
-            heartbeats.beat(heartbeats.WORKER, f"{in_hand} in hand, {processed} processed by pid {os.getpid()}")
+            heartbeats.beat(heartbeats.WORKER, f"{in_hand} in hand, {processed} processed")
         return True
 
     def _run(self):

@@ -24,7 +24,7 @@ TRANSITIONS = Counter("komet_scheduler_transitions_total",
                       "Rows a sweep moved on (emails re-driven, messages started or ended), by job.", ["job"])
 
 # Interval sweeps (SCHEDULER_INTERVAL_SECONDS), not cron: cron fires twice on fall-back day.
-JOBS = [outbox.redrive, schedule.sweep, sessions.forget_idle]
+JOBS = [outbox.redrive, schedule.sweep, heartbeats.forget_stopped, sessions.forget_idle]
 
 
 def _in_app_context(app, job):
@@ -57,24 +57,41 @@ def build_scheduler(app):
     return scheduler
 
 
+def serve_metrics(host, port):
+    """Serve this process's metrics on host:port (port 0: not at all); True if they are served.
+    A port already taken (a second scheduler on the host) is a warning: scheduling goes on."""
+    if not port:
+        return False
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        log.warning("scheduler metrics not served on %s:%s (%s); is another scheduler on this host serving "
+                    "them? Set SCHEDULER_METRICS_PORT", host, port, exc)
+        return False
+    log.info("scheduler metrics on http://%s:%s/metrics", host, port)
+    return True
+
+
 def main():
     from komet import create_app
 
     app = create_app()  # sets up the broker: the re-drive enqueues through it
     scheduler = build_scheduler(app)
-    port = app.config["SCHEDULER_METRICS_PORT"]
-    if port:
-        start_http_server(port, addr=app.config["SCHEDULER_METRICS_HOST"])  # /metrics on its own port
+    serve_metrics(app.config["SCHEDULER_METRICS_HOST"], app.config["SCHEDULER_METRICS_PORT"])
+    with app.app_context():
+        heartbeats.replace_dead(heartbeats.SCHEDULER)  # a restart takes over from a scheduler that died
 
     def stop(signum, frame):
         log.info("scheduler stopping (signal %s)", signum)
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)  # a sweep still running must not beat after the row is gone
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("scheduler started: %s every %ss", ", ".join(j.__name__ for j in JOBS),
              app.config["SCHEDULER_INTERVAL_SECONDS"])
     scheduler.start()
+    with app.app_context():  # stopped cleanly (a deploy): its silence from now on is no news
+        heartbeats.forget(heartbeats.SCHEDULER)
     return 0
 
 

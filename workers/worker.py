@@ -1,21 +1,19 @@
 """Entry point of the worker process: `dramatiq workers.worker`."""
-import os
+from workers import worker_metrics
 
-import dramatiq
+worker_metrics.prepare_process()  # before create_app imports prometheus_client
 
-from komet import create_app
-from workers import actors
-from workers.middleware import AppContextMiddleware, HeartbeatMiddleware
+import dramatiq  # noqa: E402
+
+from komet import create_app  # noqa: E402
+from workers import actors  # noqa: E402
+from workers.middleware import AppContextMiddleware, HeartbeatMiddleware  # noqa: E402
 
 app = create_app()  # sets up the broker, on which the actors are then declared
 actors.declare()
 dramatiq.get_broker().add_middleware(AppContextMiddleware(app))
-dramatiq.get_broker().add_middleware(HeartbeatMiddleware(app))
-
-if os.environ.get("WORKER_METRICS", "").lower() in {"1", "true", "yes", "on"}:
-    # dramatiq's own middleware: messages processed, failed, retried, in progress and their
-    # duration, served by a process it forks on dramatiq_prom_port (9191). Opt-in, because two
-    # worker processes on one machine would fight for the port.
-    from dramatiq.middleware.prometheus import Prometheus
-
-    dramatiq.get_broker().add_middleware(Prometheus())
+heartbeat = HeartbeatMiddleware(app)
+heartbeat.forget_when_terminated()
+dramatiq.get_broker().add_middleware(heartbeat)
+if app.config["WORKER_METRICS_PORT"]:
+    dramatiq.get_broker().add_middleware(worker_metrics.WorkerMetrics())

@@ -8,9 +8,9 @@ from komet.ops import status
 @bp.get("/")
 def index():
     figures = status.snapshot()
-    verdicts = status.verdicts(figures, current_app.config["OPS_HEARTBEAT_STALE_SECONDS"],
-                               current_app.config["OPS_EMAIL_STALE_SECONDS"])
-    return render_template("operator/index.html", figures=figures, verdicts=verdicts,
+    stale = current_app.config["OPS_HEARTBEAT_STALE_SECONDS"]
+    verdicts = status.verdicts(figures, stale, current_app.config["OPS_EMAIL_STALE_SECONDS"])
+    return render_template("operator/index.html", figures=figures, verdicts=verdicts, stale=stale,
                            failed=outbox.failed_emails(limit=100))
 
 

@@ -14,6 +14,9 @@ actor itself does not retry SMTP failures, so worker retries and re-drives never
 other. The budget is time, not a count of attempts: a row is given up (`failed`) only once
 it is older than `OUTBOX_GIVE_UP_AFTER_SECONDS` (a day by default), so an SMTP outage of
 hours loses nothing however often the row was tried, re-driven or reclaimed after a lease.
+
+Every message for one row carries the request id the row was queued under (`trace_id`), so
+the worker logs a re-driven or retried send under the id of the request that caused it.
 """
 import logging
 from datetime import timedelta
@@ -27,6 +30,7 @@ from komet.extensions import db
 from komet.mail import smtp
 from komet.mail.kinds import NothingToSend, Undeliverable, render_message
 from komet.models import Email, EmailStatus
+from komet.ops import logs
 from komet.pagination import paginate
 from komet.tenancy import scoped
 
@@ -49,10 +53,10 @@ def init_app(app):
 def queue_email(kind, to_address, company_id=None, **context):
     """Add an email to the outbox in the current transaction; it is enqueued on commit."""
     email = Email(kind=kind, to_address=to_address, company_id=company_id, context=context,
-                  status=EmailStatus.PENDING, enqueued_at=utcnow())
+                  status=EmailStatus.PENDING, enqueued_at=utcnow(), trace_id=logs.trace_id())
     db.session.add(email)
     db.session.flush()  # the id is needed after commit, when the session can no longer query
-    _enqueue_on_commit(email.id)
+    _enqueue_on_commit(email.id, email.trace_id)
     return email
 
 
@@ -61,32 +65,34 @@ def queue_emails(kind, to_addresses, company_id=None, **context):
     statements however many recipients (the staff told about an access request)."""
     if not to_addresses:
         return []
-    now = utcnow()
+    now, trace_id = utcnow(), logs.trace_id()
     rows = [{"kind": kind, "to_address": address, "company_id": company_id, "context": context,
-             "status": EmailStatus.PENDING, "enqueued_at": now, "created_at": now} for address in to_addresses]
+             "status": EmailStatus.PENDING, "enqueued_at": now, "created_at": now, "trace_id": trace_id}
+            for address in to_addresses]
     ids = db.session.scalars(insert(Email).values(rows).returning(Email.id)).all()
     for email_id in ids:
-        _enqueue_on_commit(email_id)
+        _enqueue_on_commit(email_id, trace_id)
     return ids
 
 
-def _enqueue_on_commit(email_id):
-    db.session.info.setdefault(_PENDING_KEY, []).append(email_id)
+def _enqueue_on_commit(email_id, trace_id):
+    db.session.info.setdefault(_PENDING_KEY, []).append((email_id, trace_id))
 
 
 def _enqueue_after_commit(session):
-    for email_id in session.info.pop(_PENDING_KEY, []):
-        enqueue(email_id)
+    for email_id, trace_id in session.info.pop(_PENDING_KEY, []):
+        enqueue(email_id, trace_id)
 
 
 def _forget_after_rollback(session):
     session.info.pop(_PENDING_KEY, None)
 
 
-def enqueue(email_id):
-    """Hand the email to the broker; if the broker is down the re-drive will do it later."""
+def enqueue(email_id, trace_id=None):
+    """Hand the email to the broker under its `trace_id` (the worker logs the send under it);
+    if the broker is down the re-drive will do it later."""
     try:
-        broker.send(SEND_EMAIL_ACTOR, EMAIL_QUEUE, email_id)
+        broker.send(SEND_EMAIL_ACTOR, EMAIL_QUEUE, email_id, options=logs.message_options(trace_id))
         return True
     except Exception:  # any broker failure: the row is safe in the outbox
         log.warning("could not enqueue email %s; the scheduler will re-drive it", email_id, exc_info=True)
@@ -177,7 +183,7 @@ def redrive(now=None, limit=500):
     lease = _seconds("OUTBOX_LEASE_SECONDS")
     soonest = min(retry_delay(0), retry_delay(1))
     candidates = db.session.execute(
-        select(Email.id, Email.status, Email.attempts, Email.enqueued_at).where(or_(
+        select(Email.id, Email.status, Email.attempts, Email.enqueued_at, Email.trace_id).where(or_(
             and_(Email.status == EmailStatus.PENDING,
                  or_(Email.enqueued_at.is_(None), Email.enqueued_at < now - soonest)),
             and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - lease,
@@ -196,7 +202,7 @@ def redrive(now=None, limit=500):
             update(Email).where(Email.id == row.id, _claimable(now), seen).values(enqueued_at=now)
         ).rowcount
         db.session.commit()
-        if won and enqueue(row.id):
+        if won and enqueue(row.id, row.trace_id):
             enqueued += 1
     return enqueued
 
@@ -209,7 +215,11 @@ def retry(email):
     email.attempts = 0
     email.last_error = None
     email.enqueued_at = utcnow()
-    _enqueue_on_commit(email.id)
+    # The send is logged under the id of the request that first queued the email; this line
+    # joins it to the id of the request that retried it.
+    log.info("email %s queued again by hand", email.id,
+             extra={"request_id": logs.request_id.get(), "email_id": email.id, "trace_id": email.trace_id})
+    _enqueue_on_commit(email.id, email.trace_id)
     db.session.commit()
     return True
 

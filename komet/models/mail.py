@@ -40,3 +40,7 @@ class Email(db.Model):
     enqueued_at = mapped_column(UTCDateTime, nullable=True)
     claimed_at = mapped_column(UTCDateTime, nullable=True)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+    # The request id the email was queued under, given again to every message that re-drives
+    # or retries it, so one email's whole life shares one id in the logs. Not `request_id`:
+    # context["request_id"] is an access request's id (komet/invites).
+    trace_id: Mapped[str | None] = mapped_column(String(64))

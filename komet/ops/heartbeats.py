@@ -1,12 +1,25 @@
-"""Heartbeats: each background process records when it last did its work.
+"""Heartbeats: each background process records when it last did its work, in a row of its own.
 
 A beat means "working", not merely "running": the scheduler beats after a sweep that
 succeeded, and the worker beats only while none of its threads has been on one message for
 longer than WORKER_STUCK_AFTER_SECONDS, so a thread blocked on a silent SMTP server stops
 the beat even though the process is up. The operator page and the metrics turn the rows
-into ages; an age past the alert threshold names the part that is stuck.
+into ages; an age past the alert threshold names the process that is stuck.
+
+A row is per process (role, host, pid), so a stuck worker is not hidden by a healthy one.
+Rows of processes that are gone are cleared three ways, none of which hides a process that
+stopped recently without being replaced: a process that stops cleanly deletes its own row
+(a deploy raises no alert); a process that starts deletes the rows of dead processes of its
+role on its host (a restarted worker replaces the one that crashed); and the scheduler
+forgets rows older than OPS_HEARTBEAT_FORGET_SECONDS (a day), which readers ignore too.
 """
-from sqlalchemy import select, update
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select, update
 
 from komet.clock import utcnow
 from komet.extensions import db
@@ -17,27 +30,106 @@ SCHEDULER = "scheduler"
 PROCESSES = (WORKER, SCHEDULER)
 
 
-def beat(process, detail="", now=None):
-    """Record that `process` did its work now (its own transaction, committed)."""
+@dataclass(frozen=True)
+class Process:
+    """One process's last beat, as the operator page and the metrics show it."""
+    role: str
+    host: str
+    pid: int
+    started_at: datetime
+    beat_at: datetime
+    detail: str
+    age: float  # seconds since beat_at
+
+    @property
+    def name(self):
+        return f"{self.role.capitalize()} {self.pid} on {self.host}"
+
+
+def this_process():
+    """(host, pid) of the running process: the key of its row with its role."""
+    return socket.gethostname(), os.getpid()
+
+
+def _own(role, host, pid):
+    return (Heartbeat.role == role, Heartbeat.host == host, Heartbeat.pid == pid)
+
+
+def beat(role, detail="", now=None, host=None, pid=None):
+    """Record that this process (or `host`/`pid`) did its work as `role` now (its own transaction)."""
     now = now or utcnow()
     detail = detail[:200]
-    done = db.session.execute(update(Heartbeat).where(Heartbeat.process == process)
+    if host is None or pid is None:
+        host, pid = this_process()
+    done = db.session.execute(update(Heartbeat).where(*_own(role, host, pid))
                               .values(beat_at=now, detail=detail)).rowcount
     if not done:
-        db.session.add(Heartbeat(process=process, beat_at=now, detail=detail))
+        db.session.add(Heartbeat(role=role, host=host, pid=pid, started_at=now, beat_at=now, detail=detail))
     try:
         db.session.commit()
-    except Exception:  # two processes of one role wrote the first row at once: theirs will do
+    except Exception:  # two threads of this process (two scheduler jobs) wrote its first row at once
         db.session.rollback()
 
 
-def last_beats():
-    """{process: Heartbeat or None} for every known process role."""
-    rows = {row.process: row for row in db.session.scalars(select(Heartbeat))}
-    return {name: rows.get(name) for name in PROCESSES}
+def forget(role, host=None, pid=None):
+    """Delete this process's row: it stops cleanly, so its silence is no news."""
+    if host is None or pid is None:
+        host, pid = this_process()
+    db.session.execute(delete(Heartbeat).where(*_own(role, host, pid)))
+    db.session.commit()
 
 
-def ages(now=None):
-    """{process: seconds since its last beat, or None if it never beat}."""
+def replace_dead(role):
+    """Delete the rows of `role` on this host whose process is gone: a process that starts
+    replaces the one that crashed. Processes of other hosts are left alone (we cannot tell)."""
+    host, pid = this_process()
+    rows = db.session.execute(select(Heartbeat.id, Heartbeat.pid).where(
+        Heartbeat.role == role, Heartbeat.host == host, Heartbeat.pid != pid)).all()
+    dead = [row.id for row in rows if not _alive(row.pid)]
+    if dead:
+        db.session.execute(delete(Heartbeat).where(Heartbeat.id.in_(dead)))
+    db.session.commit()
+    return len(dead)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    try:  # killed but not yet reaped (a zombie) is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _forget_before(now):
+    return now - timedelta(seconds=current_app.config["OPS_HEARTBEAT_FORGET_SECONDS"])
+
+
+def forget_stopped(now=None):
+    """Delete the rows of processes silent for longer than OPS_HEARTBEAT_FORGET_SECONDS (a
+    scheduler sweep; idempotent); returns how many went."""
+    gone = db.session.execute(delete(Heartbeat).where(Heartbeat.beat_at < _forget_before(now or utcnow()))).rowcount
+    db.session.commit()
+    return gone
+
+
+def processes(now=None):
+    """[Process] for every process not yet forgotten, by role, host and pid."""
     now = now or utcnow()
-    return {name: (now - row.beat_at).total_seconds() if row else None for name, row in last_beats().items()}
+    rows = db.session.scalars(select(Heartbeat).where(Heartbeat.beat_at >= _forget_before(now))
+                              .order_by(Heartbeat.role, Heartbeat.host, Heartbeat.pid)).all()
+    return [Process(row.role, row.host, row.pid, row.started_at, row.beat_at, row.detail,
+                    max(0.0, (now - row.beat_at).total_seconds())) for row in rows]
+
+
+def by_role(processes_):
+    """{role: [Process]} for every known role (an empty list: none has ever beaten)."""
+    grouped = {role: [] for role in PROCESSES}
+    for process in processes_:
+        grouped.setdefault(process.role, []).append(process)
+    return grouped

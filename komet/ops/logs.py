@@ -78,6 +78,17 @@ def init_app(app):
             request_id.reset(token)
 
 
+def trace_id():
+    """The id to follow work started now by: the current request's (or actor run's), else a new one."""
+    return request_id.get() or uuid.uuid4().hex
+
+
+def message_options(trace_id):
+    """Options of a message that must run under `trace_id` rather than the current request's id
+    (a re-drive or a retry of work first done for another request)."""
+    return {"request_id": trace_id} if trace_id else {}
+
+
 class RequestIdMiddleware(dramatiq.Middleware):
     """Carries the request id into enqueued messages; logs one line per actor run in the worker."""
 

@@ -10,13 +10,15 @@ Requests are labelled by endpoint (the route's name), never by path, so ids in U
 make a series each. Probes and /metrics itself are not counted: a failing /readyz is not a
 user seeing a 5xx.
 
-gunicorn runs several processes: with PROMETHEUS_MULTIPROC_DIR set (an empty directory,
-wiped at each deploy) every process writes its counters there and /metrics adds them up;
-gunicorn.conf.py marks a dead worker's files. Without it, each process reports its own
-counters (fine with one worker, wrong with several).
+gunicorn runs several processes: with PROMETHEUS_MULTIPROC_DIR set every process writes its
+counters there and /metrics adds them up, whichever process answers. gunicorn.conf.py sets it
+by default (a fresh temporary directory made by the arbiter before it forks, or the one given,
+emptied at start) and marks a dead worker's files. Without it (e.g. `flask run`, or gunicorn
+--preload with the variable unset) each process reports only its own counters.
 
-The database figures (emails by state, oldest unsent email, heartbeat ages) and the broker's
-queue depths are computed at scrape time by a collector, once per scrape whichever process answers it.
+The database figures (emails by state, oldest unsent email, each process's heartbeat age) and
+the broker's queue depths are computed at scrape time by a collector, once per scrape whichever
+process answers it.
 """
 import os
 import time
@@ -71,10 +73,14 @@ class DatabaseCollector:
                                 "Seconds the oldest email not yet sent has waited (0 when none waits).",
                                 value=figures["oldest_unsent_age"])
         ages = GaugeMetricFamily("komet_heartbeat_age_seconds",
-                                 "Seconds since the process last did its work (+Inf if it never did).",
-                                 labels=["process"])
-        for process, age in figures["heartbeat_ages"].items():
-            ages.add_metric([process], float("inf") if age is None else age)
+                                 "Seconds since each worker or scheduler process last did its work "
+                                 "(one +Inf series without host and pid: none of that role ever did).",
+                                 labels=["process", "host", "pid"])
+        for role, processes in figures["processes"].items():
+            if not processes:  # an empty label is no label to Prometheus: {process="worker"} +Inf
+                ages.add_metric([role, "", ""], float("inf"))
+            for process in processes:
+                ages.add_metric([role, process.host, str(process.pid)], process.age)
         yield ages
         depth = GaugeMetricFamily("komet_queue_depth", "Messages waiting in each broker queue.", labels=["queue"])
         for queue, n in health.queue_depths().items():

@@ -40,20 +40,29 @@ def snapshot(now=None):
     """Everything the operator page and the metrics show, read at one moment."""
     now = now or utcnow()
     return {"emails": email_counts(), "oldest_unsent_age": oldest_unsent_age(now),
-            "heartbeats": heartbeats.last_beats(), "heartbeat_ages": heartbeats.ages(now), "now": now}
+            "processes": heartbeats.by_role(heartbeats.processes(now)), "now": now}
+
+
+VERBS = {heartbeats.WORKER: "checked in", heartbeats.SCHEDULER: "finished a sweep"}
 
 
 def verdicts(figures, heartbeat_stale, email_stale):
-    """[(part, stuck, what to say)] for the worker, the scheduler and email, from `snapshot()`."""
+    """[(part, stuck, what to say)] from `snapshot()`: each stuck process by name, a role none
+    of whose processes ever beat, a role whose processes all work, then email."""
     said = []
-    for process, verb in (("worker", "checked in"), ("scheduler", "finished a sweep")):
-        age = figures["heartbeat_ages"][process]
-        if age is None:
-            said.append((process, True, f"The {process} has never {verb}."))
-        elif age > heartbeat_stale:
-            said.append((process, True, f"The {process} is stuck: it last {verb} {age:.0f} s ago."))
+    for role, processes in figures["processes"].items():
+        verb = VERBS.get(role, "checked in")
+        stuck = [p for p in processes if p.age > heartbeat_stale]
+        if not processes:
+            said.append((role, True, f"The {role} has never {verb}."))
+        elif stuck:
+            said += [(role, True, f"{p.name} is stuck: it last {verb} {p.age:.0f} s ago.") for p in stuck]
         else:
-            said.append((process, False, f"The {process} is working (last {age:.0f} s ago)."))
+            age = max(p.age for p in processes)
+            if len(processes) == 1:
+                said.append((role, False, f"The {role} is working (last {age:.0f} s ago)."))
+            else:
+                said.append((role, False, f"All {len(processes)} {role}s are working (last {age:.0f} s ago at most)."))
     oldest = figures["oldest_unsent_age"]
     if oldest > email_stale:
         said.append(("email", True, f"Email is stuck: the oldest unsent email has waited {oldest:.0f} s."))

@@ -1,7 +1,7 @@
 """A row per signed-in device, so logout ends that session alone; users.session_token goes
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06 22:30:00
 
 Every session signed before this revision carried the user's session token, which no
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

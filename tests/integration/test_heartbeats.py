@@ -1,4 +1,8 @@
-"""Heartbeats: the worker and the scheduler record when they last did their work."""
+"""Heartbeats: each worker and scheduler process records when it last did its work."""
+import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -8,18 +12,62 @@ import pytest
 from komet.clock import utcnow
 from komet.ops import heartbeats
 from workers.middleware import HeartbeatMiddleware
-from workers.scheduler import _in_app_context
+from workers.scheduler import JOBS, _in_app_context
+
+
+def ages(app, **kwargs):
+    """{(role, host, pid): age} of every process the page and the metrics show."""
+    with app.app_context():
+        return {(p.role, p.host, p.pid): p.age for p in heartbeats.processes(**kwargs)}
+
+
+def this(role):
+    return (role, *heartbeats.this_process())
 
 
 def test_a_beat_is_one_row_per_process_and_its_age_grows(app):
+    assert ages(app) == {}
+    then = utcnow() - timedelta(seconds=90)
     with app.app_context():
-        assert heartbeats.ages() == {"worker": None, "scheduler": None}
-        then = utcnow() - timedelta(seconds=90)
         heartbeats.beat("worker", "first", now=then)
         heartbeats.beat("worker", "second", now=then)
-        ages = heartbeats.ages(now=then + timedelta(seconds=30))
-        assert ages == {"worker": 30.0, "scheduler": None}
-        assert heartbeats.last_beats()["worker"].detail == "second"
+        heartbeats.beat("worker", "other", now=then + timedelta(seconds=20), host="host-b", pid=77)
+        processes = heartbeats.by_role(heartbeats.processes(now=then + timedelta(seconds=30)))
+    assert ages(app, now=then + timedelta(seconds=30)) == {this("worker"): 30.0, ("worker", "host-b", 77): 10.0}
+    assert [p.detail for p in processes["worker"] if p.pid == os.getpid()] == ["second"]
+    assert processes["scheduler"] == []
+
+
+def test_a_process_long_silent_is_forgotten_and_a_recently_stopped_one_is_not(app):
+    now = utcnow()
+    with app.app_context():
+        heartbeats.beat("worker", now=now - timedelta(days=2), host="gone-long-ago", pid=1)
+        heartbeats.beat("worker", now=now - timedelta(minutes=10), host="stopped-lately", pid=2)
+    assert set(ages(app, now=now)) == {("worker", "stopped-lately", 2)}  # ignored before it is deleted
+    with app.app_context():
+        assert heartbeats.forget_stopped(now=now) == 1
+        assert heartbeats.forget_stopped(now=now) == 0
+    assert set(ages(app, now=now)) == {("worker", "stopped-lately", 2)}
+    assert heartbeats.forget_stopped in JOBS  # the scheduler sweeps them
+
+
+def test_a_starting_process_replaces_dead_ones_of_its_role_on_its_host_only(app):
+    host, _ = heartbeats.this_process()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with app.app_context():
+            heartbeats.beat("worker", host=host, pid=dead.pid)
+            heartbeats.beat("worker", host=host, pid=alive.pid)  # a sibling that is still running
+            heartbeats.beat("scheduler", host=host, pid=dead.pid)  # another role: not ours to replace
+            heartbeats.beat("worker", host="elsewhere", pid=dead.pid)  # another host: we cannot tell
+            assert heartbeats.replace_dead("worker") == 1
+    finally:
+        alive.kill()
+        alive.wait()
+    assert set(ages(app)) == {("worker", host, alive.pid), ("scheduler", host, dead.pid),
+                              ("worker", "elsewhere", dead.pid)}
 
 
 def test_a_worker_with_a_message_in_hand_too_long_does_not_beat(app, monkeypatch):
@@ -30,7 +78,7 @@ def test_a_worker_with_a_message_in_hand_too_long_does_not_beat(app, monkeypatch
     middleware._started["blocked-on-smtp"] = time.monotonic() - 5  # slow but not stuck
     assert middleware.beat_once() is True
     with app.app_context():
-        assert heartbeats.last_beats()["worker"].detail.startswith("1 in hand")
+        assert [p.detail for p in heartbeats.processes()] == ["1 in hand, 0 processed"]
 
 
 def test_an_idle_running_worker_beats(app, monkeypatch):
@@ -42,13 +90,13 @@ def test_an_idle_running_worker_beats(app, monkeypatch):
     try:
         worker.start()
         deadline = time.monotonic() + 10
-        with app.app_context():
-            while heartbeats.ages()["worker"] is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert heartbeats.ages()["worker"] is not None
+        while this("worker") not in ages(app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert this("worker") in ages(app)
     finally:
         worker.stop()
         broker.middleware.remove(middleware)
+    assert ages(app) == {}  # stopped cleanly: no row left to look stuck
 
 
 def test_the_scheduler_beats_after_each_sweep_that_finished(app):
@@ -60,9 +108,26 @@ def test_the_scheduler_beats_after_each_sweep_that_finished(app):
 
     with pytest.raises(RuntimeError):
         _in_app_context(app, broken)()
-    with app.app_context():
-        assert heartbeats.ages()["scheduler"] is None
+    assert ages(app) == {}
     _in_app_context(app, sweep)()
+    assert ages(app)[this("scheduler")] < 60
     with app.app_context():
-        assert heartbeats.last_beats()["scheduler"].detail == "sweep: 3"
-        assert heartbeats.ages()["scheduler"] < 60
+        assert [p.detail for p in heartbeats.processes()] == ["sweep: 3"]
+
+
+def test_a_worker_ended_by_a_second_sigterm_deletes_its_row(app):
+    # honcho, systemd and Heroku signal the process group: dramatiq's worker process gets
+    # SIGTERM from the manager and from dramatiq's main process, and exits at the second.
+    middleware = HeartbeatMiddleware(app)
+    dramatiq_handler_calls = []
+    original = signal.signal(signal.SIGTERM, lambda signum, frame: dramatiq_handler_calls.append(signum))
+    try:
+        middleware.forget_when_terminated()
+        assert middleware.beat_once()
+        handler = signal.getsignal(signal.SIGTERM)
+        handler(signal.SIGTERM, None)
+        assert this("worker") in ages(app)  # the first asks for a graceful stop, which forgets it later
+        handler(signal.SIGTERM, None)
+        assert ages(app) == {} and len(dramatiq_handler_calls) == 2
+    finally:
+        signal.signal(signal.SIGTERM, original)

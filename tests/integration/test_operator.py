@@ -1,4 +1,5 @@
 """The operator page: only platform operators see it; it says which part is stuck."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import Email, EmailStatus, User
 from komet.ops import heartbeats, operators
+from tests.integration.test_metrics import sample
 
 
 @pytest.fixture
@@ -49,6 +51,39 @@ def test_an_operator_logs_in_to_the_operator_page(client, operator):
     assert client.get("/operator/").status_code == 200
 
 
+def _log_in(client):
+    client.form_post("/login", {"email": "ops@example.com", "password": "correct horse battery"})
+
+
+def test_a_stuck_worker_is_named_although_another_worker_beats(app, client, operator):
+    _log_in(client)
+    with app.app_context():
+        now = utcnow()
+        heartbeats.beat("worker", "0 in hand, 12 processed", now=now - timedelta(seconds=140),
+                        host="host-a", pid=1234)
+        heartbeats.beat("worker", "0 in hand, 30 processed", now=now, host="host-b", pid=5678)
+        heartbeats.beat("scheduler", now=now, host="host-a", pid=4321)
+    page = client.get("/operator/").get_data(as_text=True)
+    assert 'data-part="worker" data-stuck="yes"' in page
+    assert re.search(r"Worker 1234 on host-a is stuck: it last checked in 14\d s ago\.", page)
+    assert "5678 on host-b is stuck" not in page
+    assert 'data-part="scheduler" data-stuck="no"' in page and "The scheduler is working" in page
+    assert page.count('data-process="worker"') == 2 and "host-b" in page and "30 processed" in page
+
+    metrics = client.get("/metrics").get_data(as_text=True)
+    stale = sample(metrics, "komet_heartbeat_age_seconds", host="host-a", pid="1234", process="worker")
+    fresh = sample(metrics, "komet_heartbeat_age_seconds", host="host-b", pid="5678", process="worker")
+    assert stale > 120 > fresh  # the alert's threshold: KometWorkerStuck fires for worker 1234
+
+
+def test_a_role_with_no_process_has_never_checked_in(app, client, operator):
+    _log_in(client)
+    with app.app_context():
+        heartbeats.beat("scheduler", now=utcnow(), host="host-a", pid=4321)
+    page = client.get("/operator/").get_data(as_text=True)
+    assert 'data-part="worker" data-stuck="yes"' in page and "The worker has never checked in." in page
+
+
 def test_the_page_says_which_part_is_stuck_and_retries_a_failed_email_of_no_company(app, client, operator):
     with app.app_context():
         now = utcnow()
@@ -63,7 +98,7 @@ def test_the_page_says_which_part_is_stuck_and_retries_a_failed_email_of_no_comp
         reset_id = reset.id
     client.form_post("/login", {"email": "ops@example.com", "password": "correct horse battery"})
     page = client.get("/operator/").get_data(as_text=True)
-    assert 'data-part="worker" data-stuck="yes"' in page and "The worker is stuck" in page
+    assert 'data-part="worker" data-stuck="yes"' in page and "is stuck: it last checked in" in page
     assert 'data-part="scheduler" data-stuck="no"' in page
     assert 'data-part="email" data-stuck="yes"' in page
     assert "lost@example.com" in page and "SMTPServerDisconnected" in page

@@ -1,0 +1,79 @@
+"""Metrics of every process, on by default: the worker's and the scheduler's own ports, and the
+web's /metrics adding up every gunicorn worker. Real processes, as the Procfile starts them."""
+import logging
+import re
+import socket
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.faults import wait_until
+from tests.integration.test_metrics import sample
+from tests.integration.test_real_processes import Browser
+from tests.stack import Stack
+from workers import scheduler
+
+
+def _get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
+@pytest.fixture
+def running(app, smtp_sink, tmp_path):
+    stack = Stack(app.config["SQLALCHEMY_DATABASE_URI"], smtp_sink.port, smtp_sink.path, tmp_path,
+                  SCHEDULER_INTERVAL_SECONDS="1")
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_the_worker_and_the_scheduler_serve_their_metrics_without_being_asked(running, make, smtp_sink):
+    running.start_web()
+    running.start_worker()
+    running.start_scheduler()
+    staff = make.staff(make.company())
+    Browser(running.url).submit("/forgot-password", {"email": staff.email})
+    assert len(smtp_sink.wait_for(1, address=staff.email)) == 1
+
+    def sends():  # every worker process's files, added up by the process dramatiq forks
+        text = _get(running.worker_metrics_url)
+        return sample(text, "dramatiq_messages_total", actor_name="send_email", queue_name="emails")
+
+    assert wait_until(lambda: sends() == 1, timeout=30), _get(running.worker_metrics_url) or running.log("worker")
+    assert wait_until(lambda: (sample(_get(running.scheduler_metrics_url), "komet_scheduler_sweeps_total",
+                                      job="sweep", outcome="ok") or 0) >= 1, timeout=30), running.log("scheduler")
+
+
+def test_a_scheduler_whose_metrics_port_is_taken_warns_and_runs_on(caplog):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with caplog.at_level(logging.WARNING, logger="komet.scheduler"):
+            assert scheduler.serve_metrics("127.0.0.1", port) is False
+    assert f"scheduler metrics not served on 127.0.0.1:{port}" in caplog.text
+    assert scheduler.serve_metrics("127.0.0.1", 0) is False  # 0: off
+
+
+def test_web_metrics_count_the_requests_of_every_gunicorn_worker_whichever_answers(running):
+    # Two single-threaded workers and eight requests at a time: both workers answer some.
+    running.start_web("--workers", "2", "--threads", "1", "--access-logfile", "-",
+                      "--access-logformat", "answered-by %(p)s %(U)s")
+
+    def logins():
+        return sample(_get(running.url + "/metrics"), "komet_http_requests_total",
+                      endpoint="auth.login", method="GET", status="200")
+
+    before = logins()
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(lambda _: _get(running.url + "/login"), range(40)))
+    answered_by = set(re.findall(r"answered-by <(\d+)> /login", running.log("web")))
+    assert len(answered_by) == 2, running.log("web")[-3000:]  # else the test proves nothing
+
+    assert [logins() - before for _ in range(6)] == [40] * 6  # whichever worker answers the scrape
