@@ -118,8 +118,7 @@ def change_password():
         user = passwords.login_row(current_user)
         if user.check_password(form.current.data):
             passwords.set_new_password(user, form.password.data)
-            # Every session ended with the password: this device goes on in a new one.
-            sessions.log_in(user, keep_session=True)
+            sessions.renew(user)  # every session ended with the password: this device goes on in a new one
             flash("Your password is changed. Other devices have been logged out.", "success")
             return redirect(url_for("auth.index"), code=303)
         form.current.errors.append("That is not your current password.")

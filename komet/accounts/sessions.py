@@ -8,8 +8,9 @@ its cookies included, and leaves the person's other devices signed in.
 import secrets
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
+from flask_login.config import COOKIE_NAME
 from sqlalchemy import delete
 
 from komet.clock import utcnow
@@ -17,15 +18,23 @@ from komet.extensions import db
 from komet.models import LoginSession
 
 
-def log_in(user, remember=False, keep_session=False):
-    """Sign `user` in on this device with a new session row. The cookie starts empty, unless
-    `keep_session` (the same person goes on, e.g. in their workspace, after a password change)."""
+def log_in(user, remember=False):
+    """Sign `user` in on this device with a new session row (nothing of the old cookie kept)."""
+    session.clear()
+    _start(user, remember)
+
+
+def renew(user):
+    """A new session for the same person on this device, after every session of the login has
+    ended (a password change): the workspace and "remember me" carry over."""
+    _start(user, remember=current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies)
+
+
+def _start(user, remember):
     user.session_key = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.add(LoginSession(key=user.session_key, user_id=user.id, created_at=now, last_seen_at=now))
     db.session.commit()
-    if not keep_session:
-        session.clear()
     login_user(user, remember=remember)
 
 

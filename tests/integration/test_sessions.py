@@ -60,6 +60,18 @@ def test_a_password_change_ends_every_other_session_and_keeps_this_one_in_its_wo
     assert phone.get("/setup/settings").status_code == 303
 
 
+def test_a_remembered_device_stays_remembered_after_it_changes_the_password(app, make):
+    staff = make.staff(make.company())
+    laptop = _signed_in_client(app, staff, remember=True)
+    old_remember = laptop.get_cookie("remember_token").value
+    laptop.form_post("/account/password", {"current": PASSWORD, "password": "a brand new passphrase",
+                                           "confirm": "a brand new passphrase"})
+    remembered = app.test_client()  # the browser was closed: only the new remember cookie is left
+    remembered.set_cookie("remember_token", laptop.get_cookie("remember_token").value)
+    assert laptop.get_cookie("remember_token").value != old_remember
+    assert remembered.get("/choose").status_code == 200  # signed in: the selection screen, not the login page
+
+
 def test_a_session_idle_past_the_limit_is_forgotten_and_one_in_use_is_kept(app, make):
     from komet.accounts import sessions
 
