@@ -44,16 +44,15 @@ def prepare_process():
 def _forget_dead_gauges(path):
     # A worker killed with SIGKILL never marks itself dead: its "in progress" gauge would count
     # forever. Counters of dead processes stay (they only ever add up).
+    # Imported here, after PROMETHEUS_MULTIPROC_DIR is set (see above).
+    from prometheus_client import multiprocess
+
+    from komet.ops.heartbeats import alive
+
     for name in glob.glob(os.path.join(path, "gauge_live*_*.db")):
         pid = int(name.rsplit("_", 1)[1].split(".")[0])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            from prometheus_client import multiprocess
-
+        if not alive(pid):
             multiprocess.mark_process_dead(pid, path)
-        except PermissionError:
-            pass
 
 
 class WorkerMetrics(prometheus.Prometheus):

@@ -85,14 +85,15 @@ def replace_dead(role):
     host, pid = this_process()
     rows = db.session.execute(select(Heartbeat.id, Heartbeat.pid).where(
         Heartbeat.role == role, Heartbeat.host == host, Heartbeat.pid != pid)).all()
-    dead = [row.id for row in rows if not _alive(row.pid)]
+    dead = [row.id for row in rows if not alive(row.pid)]
     if dead:
         db.session.execute(delete(Heartbeat).where(Heartbeat.id.in_(dead)))
     db.session.commit()
     return len(dead)
 
 
-def _alive(pid):
+def alive(pid):
+    """Whether process `pid` of this host still runs (a zombie does not; another user's does)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
