@@ -117,6 +117,10 @@ class Config:
     # together (a burst from many addresses at one seller's link still stops).
     INVITE_REQUEST_RATE_LIMIT = os.environ.get("INVITE_REQUEST_RATE_LIMIT", "5 per hour")
     INVITE_LINK_RATE_LIMIT = os.environ.get("INVITE_LINK_RATE_LIMIT", "100 per hour")
+    # Two-step verification: wrong codes per login (it has passed the password already), and how
+    # long "Remember this device" spares a browser the second step.
+    TWO_STEP_RATE_LIMIT = os.environ.get("TWO_STEP_RATE_LIMIT", "5 per 5 minutes")
+    TWO_STEP_REMEMBER_DAYS = int(os.environ.get("TWO_STEP_REMEMBER_DAYS", "30"))
 
     # A signed-in device (komet/accounts/sessions.py) unused this long is forgotten by the
     # scheduler: its cookies, "remember me" included, then log nobody in. Its last-seen time is

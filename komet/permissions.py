@@ -10,6 +10,7 @@ class Permission(enum.StrEnum):
     MANAGE_ECOMMERCE_USERS = "manage e-commerce users"
     MANAGE_INVITES = "invite link / QR, review access requests"
     VIEW_EMAILS = "view outgoing emails"
+    REQUIRE_TWO_STEP = "require two-step verification for staff"
 
 
 ROLE_PERMISSIONS = {

@@ -11,7 +11,7 @@ import sys
 from apscheduler.schedulers.blocking import BlockingScheduler
 from prometheus_client import Counter, start_http_server
 
-from komet.accounts import sessions
+from komet.accounts import sessions, two_step
 from komet.mail import outbox
 from komet.messages import schedule
 from komet.ops import heartbeats
@@ -24,7 +24,8 @@ TRANSITIONS = Counter("komet_scheduler_transitions_total",
                       "Rows a sweep moved on (emails re-driven, messages started or ended), by job.", ["job"])
 
 # Interval sweeps (SCHEDULER_INTERVAL_SECONDS), not cron: cron fires twice on fall-back day.
-JOBS = [outbox.redrive, schedule.sweep, heartbeats.forget_stopped, sessions.forget_idle]
+JOBS = [outbox.redrive, schedule.sweep, heartbeats.forget_stopped, sessions.forget_idle,
+        two_step.forget_expired_devices]
 
 
 def _in_app_context(app, job):

@@ -2,13 +2,12 @@
 
 Registered on the auth blueprint (the URLs sit beside /login and /reset-password).
 """
-from flask import flash, render_template, session, url_for
+from flask import flash, render_template, url_for
 from flask_login import current_user, login_required
 
-from blueprints.auth import bp
+from blueprints.auth import bp, entry
 from blueprints.auth.forms import ForgotPasswordForm, NewPasswordForm
-from komet import tenancy
-from komet.accounts import activation, profile, sessions
+from komet.accounts import activation, profile, sessions, two_step
 from komet.extensions import limiter
 from komet.tokens import InvalidToken
 from komet.web import htmx
@@ -59,14 +58,9 @@ def _link_page(purpose, token):
 
 
 def _signed_in(user, company):
-    sessions.log_in(user)
-    workspaces = tenancy.workspaces_for(user)
-    session["workspace_count"] = len(workspaces)
-    if len(workspaces) != 1:
-        return htmx.redirect(url_for("auth.choose"))
-    tenancy.choose_workspace(workspaces[0])
+    response = entry.after_password(user)  # the same way in as a login (a second step if it has one)
     flash(f"Your login is active. Welcome to {company.name}.", "success")
-    return htmx.redirect(url_for("shop.home"))
+    return response
 
 
 @bp.post("/activation/new-link")
@@ -82,4 +76,5 @@ def new_activation_link():
 @bp.get("/account/profile")
 @login_required
 def profile_page():
-    return render_template("auth/profile.html", companies=profile.companies_of(current_user))
+    return render_template("auth/profile.html", companies=profile.companies_of(current_user),
+                           two_step_on=two_step.is_on(current_user.id))

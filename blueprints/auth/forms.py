@@ -45,3 +45,23 @@ class ChangePasswordForm(NewPasswordForm):
 
 class ChooseWorkspaceForm(FlaskForm):
     workspace = HiddenField(validators=[DataRequired()])
+
+
+class TwoStepCodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired("Enter the 6-digit code from your app, or a recovery code."),
+                                           Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+                       description="The 6-digit code your authenticator app shows now. Lost your phone? "
+                                   "Enter one of your recovery codes instead.")
+    remember_device = BooleanField("Don't ask again on this device for 30 days")
+
+
+class TwoStepSetupForm(FlaskForm):
+    code = StringField("Code from your app", validators=[DataRequired("Enter the 6-digit code your app shows."),
+                                                         Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"})
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")],
+                             render_kw={"autocomplete": "current-password"})

@@ -1,32 +1,27 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from blueprints.auth import bp
+from blueprints.auth import bp, entry
 from blueprints.auth.forms import (ChangePasswordForm, ChooseWorkspaceForm, ForgotPasswordForm, LoginForm,
                                    NewPasswordForm)
 from komet import tenancy
 from komet.accounts import passwords, sessions
 from komet.extensions import limiter
 from komet.invites import links
-from komet.ops import operators
 from komet.tokens import InvalidToken
 from komet.web import htmx
-from komet.web.security import failed_logins_per_email, safe_next
+from komet.web.security import failed_logins_per_email
 
 
 def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def landing_url(workspace):
-    return url_for("setup.index") if workspace.is_staff else url_for("shop.home")
-
-
 @bp.get("/")
 def index():
     workspace = tenancy.current_workspace() if current_user.is_authenticated else None
     if workspace:
-        return redirect(landing_url(workspace))
+        return redirect(entry.landing_url(workspace))
     return redirect(url_for("auth.choose" if current_user.is_authenticated else "auth.login"))
 
 
@@ -41,19 +36,7 @@ def login():
     if user is None:
         form.password.errors.append("Email or password is incorrect.")
         return render_template("auth/login.html", form=form), 422
-    sessions.log_in(user, remember=form.remember.data)
-    return _enter(tenancy.workspaces_for(user), form.next.data)
-
-
-def _enter(workspaces, next_url=""):
-    """Go straight in with one workspace, to the selection screen with several."""
-    session["workspace_count"] = len(workspaces)
-    if not workspaces and operators.is_operator(current_user):  # runs the platform, no company
-        return htmx.redirect(url_for("operator.index"))
-    if len(workspaces) != 1:
-        return htmx.redirect(url_for("auth.choose"))
-    tenancy.choose_workspace(workspaces[0])
-    return htmx.redirect(safe_next(next_url) or landing_url(workspaces[0]))
+    return entry.after_password(user, remember=form.remember.data, next_url=form.next.data)
 
 
 @bp.post("/logout")
@@ -77,7 +60,7 @@ def choose():
         if chosen is not None:
             session.pop("focused_company", None)  # chose from every company: no longer one seller's shop
             tenancy.choose_workspace(chosen)
-            return htmx.redirect(landing_url(chosen))
+            return htmx.redirect(entry.landing_url(chosen))
         form.workspace.errors.append("That company is not available to you any more. Choose another.")
     status = 422 if form.is_submitted() else 200
     return render_template("auth/choose.html", form=form, workspaces=workspaces), status

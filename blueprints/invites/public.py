@@ -1,13 +1,13 @@
 """The seller's public invite page: log in straight into this shop, or Register Here."""
-from flask import abort, current_app, g, render_template, request, session, url_for
+from flask import abort, current_app, g, render_template, request
 
+from blueprints.auth import entry
 from blueprints.invites import public_bp as bp
 from blueprints.invites.forms import InviteLoginForm, RegisterForm
 from komet import tenancy
-from komet.accounts import passwords, sessions
+from komet.accounts import passwords
 from komet.extensions import limiter
 from komet.invites import links, requests
-from komet.web import htmx
 from komet.web.security import failed_logins_per_email
 
 NO_LINK_HERE = ("You have a Komet login, but not for this seller's shop yet. "
@@ -68,11 +68,7 @@ def login(token):
     if not here:  # never another seller's shop, and not logged in at all
         return render_template("invites/show.html", link=link, seller=company, token=token, form=form,
                                no_link=NO_LINK_HERE), 403
-    sessions.log_in(user)
-    session["workspace_count"] = 1  # no Change Company: this session is for this seller
-    session["focused_company"] = company.id  # a focused shop, and Sign out comes back here
-    tenancy.choose_workspace(here[0])
-    return htmx.redirect(url_for("shop.home"))
+    return entry.after_password(user, focus=company.id)  # the code step first, if the login has one
 
 
 @bp.route("/<token>/register", methods=["GET", "POST"])

@@ -1,11 +1,13 @@
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from blueprints.setup import bp
+from blueprints.setup.forms import RequireTwoStepForm
 from komet import customers
 from komet.mail import outbox
 from komet.models import Email
 from komet.permissions import Permission
-from komet.tenancy import get_or_404
+from komet.accounts import two_step
+from komet.tenancy import current_company, get_or_404
 from komet.web import htmx
 from komet.web.forms import EmptyForm, database_id
 from komet.web.security import requires
@@ -20,7 +22,20 @@ def index():
 @bp.get("/settings")
 @requires(Permission.VIEW_SETUP)
 def settings():
-    return render_template("setup/settings.html")
+    required, using, staff = two_step.company_policy(current_company().id)
+    return render_template("setup/settings.html", two_step_form=RequireTwoStepForm(required=required),
+                           two_step_required=required, two_step_usage=(using, staff))
+
+
+@bp.post("/settings/two-step")
+@requires(Permission.REQUIRE_TWO_STEP)
+def require_two_step():
+    form = RequireTwoStepForm()
+    if form.validate_on_submit():
+        two_step.set_required(current_company().id, form.required.data)
+        flash("Two-step verification is now " + ("required for all staff." if form.required.data
+                                                  else "up to each staff member."), "success")
+    return redirect(url_for("setup.settings"), code=303)
 
 
 @bp.get("/customers/search")

@@ -35,6 +35,11 @@ LABELS = {
     "invite_resumed": "Invite requests resumed",
     "request_approved": "Access request approved",
     "request_rejected": "Access request rejected",
+    "two_step_on": "Two-step verification on",
+    "two_step_off": "Two-step verification off",
+    "two_step_codes": "New recovery codes",
+    "two_step_required": "Two-step verification required",
+    "two_step_not_required": "Two-step verification not required",
 }
 
 

@@ -152,3 +152,28 @@ def access_request_rejected_email(email):
     request, company = _access_request(email)
     reason = request.reason if email.context.get("include_reason") else ""
     return f"Your request to {company.name}", {"request": request, "seller": company.name, "reason": reason}
+
+
+# --- Two-step verification: every change is told to the login's owner (issue #21) ---
+
+_TWO_STEP_CHANGES = {
+    "two_step_on": ("Two-step verification is on for your Komet login",
+                    "Two-step verification was turned on for your Komet login {email}. From now on, logging in asks "
+                    "for a code from your authenticator app."),
+    "two_step_off": ("Two-step verification is off for your Komet login",
+                     "Two-step verification was turned off for your Komet login {email}. Logging in now asks for "
+                     "your password only."),
+    "two_step_codes": ("New recovery codes for your Komet login",
+                       "New recovery codes were made for your Komet login {email}; the old ones no longer work."),
+}
+
+
+@email_kind("two_step_changed")
+def two_step_changed_email(email):
+    user = _user(email)
+    change = email.context.get("change")
+    if change not in _TWO_STEP_CHANGES:
+        raise Undeliverable(f"unknown two-step change {change!r}")
+    subject, what = _TWO_STEP_CHANGES[change]
+    return subject, {"user": user, "what": what.format(email=user.email),
+                     "forgot_url": external_url("auth.forgot_password")}

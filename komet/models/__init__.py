@@ -28,3 +28,4 @@ from komet.models.messages import (  # noqa: F401
 )
 from komet.models.invites import AccessRequest, InviteLink, RequestStatus  # noqa: F401
 from komet.models.ops import Heartbeat  # noqa: F401,E402
+from komet.models.two_step import RecoveryCode, TrustedDevice, TwoStep  # noqa: F401,E402
