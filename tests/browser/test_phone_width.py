@@ -8,9 +8,9 @@ STAFF_PAGES = [
     "/setup/", "/setup/settings", "/setup/settings/promotions-and-messages/",
     "/setup/settings/promotions-and-messages/new", "/setup/users", "/setup/users/new", "/setup/users/import",
     "/setup/users/audit", "/setup/users/invite", "/setup/users/invite/requests", "/setup/emails",
-    "/account/profile", "/account/password",
+    "/account/profile", "/account/password", "/account/two-step", "/account/two-step/setup",
 ]
-BUYER_PAGES = ["/choose", "/shop/", "/account/profile"]
+BUYER_PAGES = ["/choose", "/shop/", "/account/profile", "/account/two-step"]
 PUBLIC_PAGES = ["/login", "/forgot-password"]
 
 
