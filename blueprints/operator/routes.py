@@ -1,8 +1,9 @@
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from blueprints.operator import bp
 from komet.mail import outbox
-from komet.ops import status
+from komet.ops import heartbeats, status
+from komet.web import htmx
 
 
 @bp.get("/")
@@ -21,3 +22,12 @@ def retry_email(email_id):
     else:
         flash(f"Email {email_id} was not failed; it is left as it is.", "info")
     return redirect(url_for("operator.index"))
+
+
+@bp.post("/processes/<int:heartbeat_id>/forget")
+def forget_process(heartbeat_id):
+    process = heartbeats.forget_by_id(heartbeat_id)
+    if process is None:
+        abort(404)
+    flash(f"{process.name} is forgotten. If it was still running, it shows again at its next heartbeat.", "info")
+    return htmx.redirect(url_for("operator.index"))

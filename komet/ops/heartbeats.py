@@ -11,7 +11,8 @@ Rows of processes that are gone are cleared three ways, none of which hides a pr
 stopped recently without being replaced: a process that stops cleanly deletes its own row
 (a deploy raises no alert); a process that starts deletes the rows of dead processes of its
 role on its host (a restarted worker replaces the one that crashed); and the scheduler
-forgets rows older than OPS_HEARTBEAT_FORGET_SECONDS (a day), which readers ignore too.
+forgets rows older than OPS_HEARTBEAT_FORGET_SECONDS (a day), which readers ignore too. An
+operator can forget a process gone for good at once, from the operator page (audited).
 """
 import os
 import socket
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from komet import audit
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import Heartbeat
@@ -40,6 +42,7 @@ class Process:
     beat_at: datetime
     detail: str
     age: float  # seconds since beat_at
+    id: int = 0  # its row's, for the operator's "Forget this process"
 
     @property
     def name(self):
@@ -124,8 +127,26 @@ def processes(now=None):
     now = now or utcnow()
     rows = db.session.scalars(select(Heartbeat).where(Heartbeat.beat_at >= _forget_before(now))
                               .order_by(Heartbeat.role, Heartbeat.host, Heartbeat.pid)).all()
-    return [Process(row.role, row.host, row.pid, row.started_at, row.beat_at, row.detail,
-                    max(0.0, (now - row.beat_at).total_seconds())) for row in rows]
+    return [_process(row, now) for row in rows]
+
+
+def _process(row, now):
+    return Process(row.role, row.host, row.pid, row.started_at, row.beat_at, row.detail,
+                   max(0.0, (now - row.beat_at).total_seconds()), row.id)
+
+
+def forget_by_id(heartbeat_id, now=None):
+    """An operator forgets a process gone for good (its machine too): its row goes at once
+    instead of alerting for OPS_HEARTBEAT_FORGET_SECONDS, and the audit log says who did it.
+    Returns the Process forgotten, or None when there is no such row."""
+    row = db.session.get(Heartbeat, heartbeat_id)
+    if row is None:
+        return None
+    process = _process(row, now or utcnow())
+    db.session.delete(row)
+    audit.record_platform("process_forgotten", f"{process.name} (last heartbeat {process.age:.0f} s ago)")
+    db.session.commit()
+    return process
 
 
 def by_role(processes_):
