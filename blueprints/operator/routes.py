@@ -12,7 +12,7 @@ def index():
     stale = current_app.config["OPS_HEARTBEAT_STALE_SECONDS"]
     verdicts = status.verdicts(figures, stale, current_app.config["OPS_EMAIL_STALE_SECONDS"])
     return render_template("operator/index.html", figures=figures, verdicts=verdicts, stale=stale,
-                           failed=outbox.failed_emails(limit=100))
+                           is_stuck=status.is_stuck, failed=outbox.failed_emails(limit=100))
 
 
 @bp.post("/emails/<int:email_id>/retry")

@@ -121,6 +121,15 @@ def _database_gauges(figures):
         for process in processes:
             ages.add_metric([role, process.host, str(process.pid)], process.age)
     yield ages
+    ended = GaugeMetricFamily("komet_heartbeat_process_ended",
+                              "1 when the process's pid is gone on the host of the web process that answers "
+                              "(same host and PID namespace), so it is known stopped before its beat goes stale; "
+                              "0 otherwise (running, or not knowable from here).",
+                              labels=["process", "host", "pid"])
+    for role, processes in figures["processes"].items():
+        for process in processes:
+            ended.add_metric([role, process.host, str(process.pid)], 1 if process.ended else 0)
+    yield ended
 
 
 def exposition():

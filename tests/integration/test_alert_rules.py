@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from komet.ops import heartbeats
 from tests.stack import ROOT
 
 RULES = ROOT / "ops" / "prometheus" / "komet.rules.yml"
@@ -57,8 +58,10 @@ def _expressions():
     return exprs
 
 
-def test_every_alert_names_metrics_the_app_exports(client):
+def test_every_alert_names_metrics_the_app_exports(app, client):
     client.get("/login")  # one request, so the request counter has a series
+    with app.app_context():
+        heartbeats.beat(heartbeats.WORKER)  # a process, so the per-process gauges have a series
     exported = client.get("/metrics").get_data(as_text=True)
     exprs = _expressions()
     assert len(exprs) == 6

@@ -1,5 +1,7 @@
 """The operator page: only platform operators see it; it says which part is stuck."""
 import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -144,3 +146,22 @@ def test_an_operator_forgets_a_process_whose_machine_is_gone(app, client, operat
         assert (event.action, event.company_id, event.actor_id) == ("process_forgotten", None, operator.id)
         assert event.detail.startswith("Worker 1234 on gone-host (last heartbeat 108")
     assert client.form_post(f"/operator/processes/{gone.id}/forget").status_code == 404  # already gone
+
+
+def test_a_process_of_this_host_whose_pid_is_gone_is_named_at_once(app, client, operator):
+    # The web and the worker share the host and its pids: a dead pid needs no 30 s of silence.
+    # A row of another PID namespace (another container with the same host name) is not judged.
+    _log_in(client)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host, _ = heartbeats.this_process()
+    with app.app_context():
+        heartbeats.beat("worker", host=host, pid=dead.pid, namespace=heartbeats.pid_namespace())
+        heartbeats.beat("scheduler", host=host, pid=dead.pid, namespace="pid:[1]")
+    page = client.get("/operator/").get_data(as_text=True)
+    assert re.search(rf"Worker {dead.pid} on {re.escape(host)} is stuck: its process has ended; it last checked in "
+                     r"\d s ago\.", page)
+    assert 'data-part="scheduler" data-stuck="no"' in page
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert sample(metrics, "komet_heartbeat_process_ended", host=host, pid=str(dead.pid), process="worker") == 1
+    assert sample(metrics, "komet_heartbeat_process_ended", host=host, pid=str(dead.pid), process="scheduler") == 0
