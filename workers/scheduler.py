@@ -13,7 +13,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from prometheus_client import Counter, start_http_server
 
 from komet.accounts import sessions
-from komet.clock import utcnow
 from komet.mail import outbox
 from komet.messages import schedule
 from komet.ops import heartbeats
@@ -97,8 +96,7 @@ def build_scheduler(app):
         scheduler.add_job(_in_app_context(app, job, sweeps), "interval", seconds=seconds, id=job.__name__,
                           name=job.__name__, coalesce=True, max_instances=1, misfire_grace_time=max(1, int(seconds)))
     scheduler.add_job(_beat_between_sweeps(app, sweeps), "interval", seconds=beat_every, id="heartbeat",
-                      name="heartbeat", coalesce=True, max_instances=1, misfire_grace_time=max(1, int(beat_every)),
-                      next_run_time=utcnow())
+                      name="heartbeat", coalesce=True, max_instances=1, misfire_grace_time=max(1, int(beat_every)))
     return scheduler
 
 

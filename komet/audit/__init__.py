@@ -35,8 +35,8 @@ LABELS = {
     "invite_resumed": "Invite requests resumed",
     "request_approved": "Access request approved",
     "request_rejected": "Access request rejected",
-    "process_forgotten": "Process forgotten",  # an operator's, of no company
 }
+LABELS["process_forgotten"] = "Process forgotten"  # an operator's, of no company (record_platform)
 
 
 def _actor_id():
