@@ -5,6 +5,8 @@ import threading
 import time
 
 from dramatiq import Middleware
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from komet.ops import heartbeats
 
@@ -34,31 +36,44 @@ class AppContextMiddleware(Middleware):
 class HeartbeatMiddleware(Middleware):
     """Beats for this worker process every WORKER_HEARTBEAT_SECONDS while it is working.
 
-    A thread of its own beats, so an idle worker (nothing queued) still shows alive; it skips
-    the beat while any message has been in hand longer than WORKER_STUCK_AFTER_SECONDS, so a
-    worker thread wedged in a send shows as stuck although the process is up. At boot it
-    takes over from dead workers of this host; once shut down cleanly it deletes its row.
+    A thread of its own beats, apart from the threads that process messages: an idle worker
+    (nothing queued) and a busy one (a long CSV import) beat on, and a process that is wedged
+    as a whole (SIGSTOPped, or frozen) or gone stops at once. A worker thread counts as wedged
+    when the message in its hand has made no progress (no database commit by that thread) for
+    WORKER_STUCK_AFTER_SECONDS, say a send blocked on a silent SMTP server: then the beat
+    stops too, although the process is up. An import commits after every batch of rows, so it
+    makes progress however long it runs. At boot it takes over from dead workers of this host;
+    once shut down cleanly it deletes its row.
     """
 
     def __init__(self, app):
         self.app = app
-        self._started = {}  # message id -> monotonic time its processing began
+        self._in_hand = {}  # message id -> [thread id, monotonic start, monotonic last progress]
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
         self._processed = 0
 
     def before_process_message(self, broker, message):
+        now = time.monotonic()
         with self._lock:
-            self._started[message.message_id] = time.monotonic()
+            self._in_hand[message.message_id] = [threading.get_ident(), now, now]
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         with self._lock:
-            self._started.pop(message.message_id, None)
+            self._in_hand.pop(message.message_id, None)
             self._processed += 1
 
     def after_skip_message(self, broker, message):
         self.after_process_message(broker, message)
+
+    def progressed(self, *args):
+        """A database commit by a thread: progress on the message that thread holds (if any)."""
+        thread = threading.get_ident()
+        with self._lock:
+            for entry in self._in_hand.values():
+                if entry[0] == thread:
+                    entry[2] = time.monotonic()
 
     def after_worker_boot(self, broker, worker):
         self._stop.clear()
@@ -67,6 +82,7 @@ class HeartbeatMiddleware(Middleware):
                 heartbeats.replace_dead(heartbeats.WORKER)
         except Exception:  # the database is away: the dead rows stay until the next start
             log.exception("could not clear the heartbeats of dead workers")
+        event.listen(Session, "after_commit", self.progressed)
         self._thread = threading.Thread(target=self._run, name="komet-heartbeat", daemon=True)
         self._thread.start()
 
@@ -80,6 +96,8 @@ class HeartbeatMiddleware(Middleware):
 
     def _forget(self):
         self._stop.set()
+        if event.contains(Session, "after_commit", self.progressed):
+            event.remove(Session, "after_commit", self.progressed)
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:
@@ -109,22 +127,25 @@ class HeartbeatMiddleware(Middleware):
 
         signal.signal(signal.SIGTERM, on_sigterm)
 
-    def oldest_in_hand(self):
-        """Seconds the longest-running message has been in hand (0 when idle)."""
+    def longest_without_progress(self):
+        """Seconds the message in hand longest without progress has waited (0 when idle)."""
         with self._lock:
-            started = min(self._started.values(), default=None)
-        return 0.0 if started is None else time.monotonic() - started
+            last = min((entry[2] for entry in self._in_hand.values()), default=None)
+        return 0.0 if last is None else time.monotonic() - last
 
     def beat_once(self):
-        """Beat unless a message is stuck; True when it beat."""
-        oldest = self.oldest_in_hand()
-        if oldest > self.app.config["WORKER_STUCK_AFTER_SECONDS"]:
-            log.warning("no heartbeat: a message has been in hand for %.0fs", oldest)
+        """Beat unless a worker thread is wedged on its message; True when it beat."""
+        waited = self.longest_without_progress()
+        if waited > self.app.config["WORKER_STUCK_AFTER_SECONDS"]:
+            log.warning("no heartbeat: a message has made no progress for %.0fs", waited)
             return False
         with self.app.app_context():
             with self._lock:
-                in_hand, processed = len(self._started), self._processed
-            heartbeats.beat(heartbeats.WORKER, f"{in_hand} in hand, {processed} processed")
+                in_hand, processed = len(self._in_hand), self._processed
+            detail = f"{in_hand} in hand, {processed} processed"
+            if in_hand:
+                detail += f" (last progress {waited:.0f} s ago)"
+            heartbeats.beat(heartbeats.WORKER, detail)
         return True
 
     def _run(self):

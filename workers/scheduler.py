@@ -7,6 +7,7 @@ missed run is simply caught up by the next one.
 import logging
 import signal
 import sys
+import time
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from prometheus_client import Counter, start_http_server
@@ -28,7 +29,26 @@ JOBS = [outbox.redrive, schedule.sweep, heartbeats.forget_stopped, sessions.forg
         two_step.forget_expired_devices]
 
 
-def _in_app_context(app, job):
+class Sweeps:
+    """When each sweep last finished, so that the beat between sweeps says "working" only while
+    none is overdue: a sweep that keeps failing, or hangs, stops the beat."""
+
+    def __init__(self, jobs, overdue_after):
+        self.overdue_after = overdue_after
+        now = time.monotonic()
+        self.finished = {job.__name__: now for job in jobs}  # start: none is overdue yet
+        self.said = "started"
+
+    def done(self, name, said):
+        self.finished[name] = time.monotonic()
+        self.said = said
+
+    def overdue(self):
+        now = time.monotonic()
+        return sorted(name for name, at in self.finished.items() if now - at > self.overdue_after)
+
+
+def _in_app_context(app, job, sweeps=None):
     def run():
         with app.app_context():
             try:
@@ -38,8 +58,11 @@ def _in_app_context(app, job):
                     TRANSITIONS.labels(job.__name__).inc(result)
                 if result:
                     log.info("%s: %s", job.__name__, result)
+                said = f"{job.__name__}: {result or 'nothing to do'}"
+                if sweeps is not None:
+                    sweeps.done(job.__name__, said)
                 # Only a sweep that finished counts: a scheduler whose sweeps all fail is stuck.
-                heartbeats.beat(heartbeats.SCHEDULER, f"{job.__name__}: {result or 'nothing to do'}")
+                heartbeats.beat(heartbeats.SCHEDULER, said)
             except Exception:
                 SWEEPS.labels(job.__name__, "error").inc()
                 log.exception("%s failed; it runs again at the next interval", job.__name__)
@@ -49,12 +72,32 @@ def _in_app_context(app, job):
     return run
 
 
+def _beat_between_sweeps(app, sweeps):
+    """Beat every SCHEDULER_HEARTBEAT_SECONDS while every sweep finished lately, so a scheduler
+    that stopped shows within OPS_HEARTBEAT_STALE_SECONDS whatever the sweeps' interval."""
+    def beat():
+        overdue = sweeps.overdue()
+        if overdue:
+            log.warning("no heartbeat: %s has not finished for %.0fs", ", ".join(overdue), sweeps.overdue_after)
+            return
+        with app.app_context():
+            heartbeats.beat(heartbeats.SCHEDULER, sweeps.said)
+
+    return beat
+
+
 def build_scheduler(app):
     scheduler = BlockingScheduler(timezone="UTC")
     seconds = app.config["SCHEDULER_INTERVAL_SECONDS"]
+    beat_every = app.config["SCHEDULER_HEARTBEAT_SECONDS"]
+    # A sweep may fail once (a database blip) and catch up at its next run without the
+    # scheduler being called stuck; one that misses two runs is.
+    sweeps = Sweeps(JOBS, overdue_after=2 * seconds + beat_every)
     for job in JOBS:
-        scheduler.add_job(_in_app_context(app, job), "interval", seconds=seconds, id=job.__name__, name=job.__name__,
-                          coalesce=True, max_instances=1, misfire_grace_time=max(1, int(seconds)))
+        scheduler.add_job(_in_app_context(app, job, sweeps), "interval", seconds=seconds, id=job.__name__,
+                          name=job.__name__, coalesce=True, max_instances=1, misfire_grace_time=max(1, int(seconds)))
+    scheduler.add_job(_beat_between_sweeps(app, sweeps), "interval", seconds=beat_every, id="heartbeat",
+                      name="heartbeat", coalesce=True, max_instances=1, misfire_grace_time=max(1, int(beat_every)))
     return scheduler
 
 

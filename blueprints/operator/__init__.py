@@ -9,9 +9,10 @@ bp = Blueprint("operator", __name__)
 
 @bp.before_request
 def _operators_only():
-    # 404, not 403 or a login redirect: to anyone else the operator pages do not exist.
+    # 403, as for any role one lacks (the project's rule); a login redirect would tell a
+    # seller's staff nothing more useful.
     if not operators.is_operator(current_user):
-        abort(404)
+        abort(403)
 
 
 from blueprints.operator import routes  # noqa: E402,F401

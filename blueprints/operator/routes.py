@@ -1,8 +1,9 @@
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from blueprints.operator import bp
 from komet.mail import outbox
-from komet.ops import status
+from komet.ops import heartbeats, status
+from komet.web import htmx
 
 
 @bp.get("/")
@@ -11,7 +12,7 @@ def index():
     stale = current_app.config["OPS_HEARTBEAT_STALE_SECONDS"]
     verdicts = status.verdicts(figures, stale, current_app.config["OPS_EMAIL_STALE_SECONDS"])
     return render_template("operator/index.html", figures=figures, verdicts=verdicts, stale=stale,
-                           failed=outbox.failed_emails(limit=100))
+                           is_stuck=status.is_stuck, failed=outbox.failed_emails(limit=100))
 
 
 @bp.post("/emails/<int:email_id>/retry")
@@ -21,3 +22,12 @@ def retry_email(email_id):
     else:
         flash(f"Email {email_id} was not failed; it is left as it is.", "info")
     return redirect(url_for("operator.index"))
+
+
+@bp.post("/processes/<int:heartbeat_id>/forget")
+def forget_process(heartbeat_id):
+    process = heartbeats.forget_by_id(heartbeat_id)
+    if process is None:
+        abort(404)
+    flash(f"{process.name} is forgotten. If it was still running, it shows again at its next heartbeat.", "info")
+    return htmx.redirect(url_for("operator.index"))

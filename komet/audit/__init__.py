@@ -41,6 +41,7 @@ LABELS = {
     "two_step_required": "Two-step verification required",
     "two_step_not_required": "Two-step verification not required",
 }
+LABELS["process_forgotten"] = "Process forgotten"  # an operator's, of no company (record_platform)
 
 
 def _actor_id():
@@ -55,6 +56,15 @@ def record(action, detail="", *, ecommerce_user_id=None, company_id=None, actor_
     company_id = company_id or current_company().id
     event = AuditEvent(company_id=company_id, action=action, detail=detail[:2000], ecommerce_user_id=ecommerce_user_id,
                        actor_id=actor_id if actor_id is not None else _actor_id())
+    db.session.add(event)
+    return event
+
+
+def record_platform(action, detail=""):
+    """Add an event about the platform itself (an operator's action, of no company) to the
+    current transaction, by the request's user."""
+    assert action in LABELS, action
+    event = AuditEvent(company_id=None, action=action, detail=detail[:2000], actor_id=_actor_id())
     db.session.add(event)
     return event
 

@@ -14,7 +14,8 @@ class AuditEvent(db.Model):
     __table_args__ = (Index("ix_audit_events_company_id_id", "company_id", "id"),
                       Index("ix_audit_events_ecommerce_user_id_id", "ecommerce_user_id", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    # None for an event of the platform itself (an operator forgot a process), seen by no company.
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     # Who did it; None for the system (an import running in the worker records its starter).
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The e-commerce user it is about, if any (message changes have none).

@@ -25,3 +25,6 @@ class Heartbeat(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
     detail: Mapped[str] = mapped_column(String(200), default="")
+    # The process's PID namespace (Linux: "pid:[4026531836]"), so that a reader on the same
+    # host tells "its pid is gone" only when it sees the same pids (not across containers).
+    pid_namespace: Mapped[str | None] = mapped_column(String(64))

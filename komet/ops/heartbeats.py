@@ -11,8 +11,10 @@ Rows of processes that are gone are cleared three ways, none of which hides a pr
 stopped recently without being replaced: a process that stops cleanly deletes its own row
 (a deploy raises no alert); a process that starts deletes the rows of dead processes of its
 role on its host (a restarted worker replaces the one that crashed); and the scheduler
-forgets rows older than OPS_HEARTBEAT_FORGET_SECONDS (a day), which readers ignore too.
+forgets rows older than OPS_HEARTBEAT_FORGET_SECONDS (a day), which readers ignore too. An
+operator can forget a process gone for good at once, from the operator page (audited).
 """
+import functools
 import os
 import socket
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from komet import audit
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import Heartbeat
@@ -40,6 +43,8 @@ class Process:
     beat_at: datetime
     detail: str
     age: float  # seconds since beat_at
+    id: int = 0  # its row's, for the operator's "Forget this process"
+    ended: bool = False  # its pid is gone, as seen from this host (see `processes`)
 
     @property
     def name(self):
@@ -51,20 +56,32 @@ def this_process():
     return socket.gethostname(), os.getpid()
 
 
+@functools.cache
+def pid_namespace():
+    """This process's PID namespace on Linux ("pid:[4026531836]"), else None: two processes of
+    one host see each other's pids only when it is the same (containers each have their own)."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
 def _own(role, host, pid):
     return (Heartbeat.role == role, Heartbeat.host == host, Heartbeat.pid == pid)
 
 
-def beat(role, detail="", now=None, host=None, pid=None):
-    """Record that this process (or `host`/`pid`) did its work as `role` now (its own transaction)."""
+def beat(role, detail="", now=None, host=None, pid=None, namespace=None):
+    """Record that this process (or `host`/`pid`, in PID `namespace`) did its work as `role`
+    now (its own transaction)."""
     now = now or utcnow()
     detail = detail[:200]
     if host is None or pid is None:
-        host, pid = this_process()
+        (host, pid), namespace = this_process(), pid_namespace()
     done = db.session.execute(update(Heartbeat).where(*_own(role, host, pid))
-                              .values(beat_at=now, detail=detail)).rowcount
+                              .values(beat_at=now, detail=detail, pid_namespace=namespace)).rowcount
     if not done:
-        db.session.add(Heartbeat(role=role, host=host, pid=pid, started_at=now, beat_at=now, detail=detail))
+        db.session.add(Heartbeat(role=role, host=host, pid=pid, started_at=now, beat_at=now, detail=detail,
+                                 pid_namespace=namespace))
     try:
         db.session.commit()
     except Exception:  # two threads of this process (two scheduler jobs) wrote its first row at once
@@ -83,9 +100,10 @@ def replace_dead(role):
     """Delete the rows of `role` on this host whose process is gone: a process that starts
     replaces the one that crashed. Processes of other hosts are left alone (we cannot tell)."""
     host, pid = this_process()
-    rows = db.session.execute(select(Heartbeat.id, Heartbeat.pid).where(
+    rows = db.session.execute(select(Heartbeat.id, Heartbeat.pid, Heartbeat.pid_namespace).where(
         Heartbeat.role == role, Heartbeat.host == host, Heartbeat.pid != pid)).all()
-    dead = [row.id for row in rows if not alive(row.pid)]
+    # A row of another PID namespace (another container of the same name) is not ours to judge.
+    dead = [row.id for row in rows if row.pid_namespace in (None, pid_namespace()) and not alive(row.pid)]
     if dead:
         db.session.execute(delete(Heartbeat).where(Heartbeat.id.in_(dead)))
     db.session.commit()
@@ -120,12 +138,34 @@ def forget_stopped(now=None):
 
 
 def processes(now=None):
-    """[Process] for every process not yet forgotten, by role, host and pid."""
+    """[Process] for every process not yet forgotten, by role, host and pid.
+
+    A process of this host and PID namespace whose pid is gone is `ended` at once, without
+    waiting for its beat to go stale; of any other process only the age tells."""
     now = now or utcnow()
     rows = db.session.scalars(select(Heartbeat).where(Heartbeat.beat_at >= _forget_before(now))
                               .order_by(Heartbeat.role, Heartbeat.host, Heartbeat.pid)).all()
-    return [Process(row.role, row.host, row.pid, row.started_at, row.beat_at, row.detail,
-                    max(0.0, (now - row.beat_at).total_seconds())) for row in rows]
+    return [_process(row, now) for row in rows]
+
+
+def _process(row, now):
+    here = row.host == socket.gethostname() and row.pid_namespace is not None and row.pid_namespace == pid_namespace()
+    return Process(row.role, row.host, row.pid, row.started_at, row.beat_at, row.detail,
+                   max(0.0, (now - row.beat_at).total_seconds()), row.id, ended=here and not alive(row.pid))
+
+
+def forget_by_id(heartbeat_id, now=None):
+    """An operator forgets a process gone for good (its machine too): its row goes at once
+    instead of alerting for OPS_HEARTBEAT_FORGET_SECONDS, and the audit log says who did it.
+    Returns the Process forgotten, or None when there is no such row."""
+    row = db.session.get(Heartbeat, heartbeat_id)
+    if row is None:
+        return None
+    process = _process(row, now or utcnow())
+    db.session.delete(row)
+    audit.record_platform("process_forgotten", f"{process.name} (last heartbeat {process.age:.0f} s ago)")
+    db.session.commit()
+    return process
 
 
 def by_role(processes_):

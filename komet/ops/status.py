@@ -46,17 +46,23 @@ def snapshot(now=None):
 VERBS = {heartbeats.WORKER: "checked in", heartbeats.SCHEDULER: "finished a sweep"}
 
 
+def is_stuck(process, heartbeat_stale):
+    """Silent past the line, or known to have ended (its pid is gone on this host)."""
+    return process.ended or process.age > heartbeat_stale
+
+
 def verdicts(figures, heartbeat_stale, email_stale):
     """[(part, stuck, what to say)] from `snapshot()`: each stuck process by name, a role none
     of whose processes ever beat, a role whose processes all work, then email."""
     said = []
     for role, processes in figures["processes"].items():
         verb = VERBS.get(role, "checked in")
-        stuck = [p for p in processes if p.age > heartbeat_stale]
+        stuck = [p for p in processes if is_stuck(p, heartbeat_stale)]
         if not processes:
             said.append((role, True, f"The {role} has never {verb}."))
         elif stuck:
-            said += [(role, True, f"{p.name} is stuck: it last {verb} {p.age:.0f} s ago.") for p in stuck]
+            said += [(role, True, f"{p.name} is stuck: {'its process has ended; ' if p.ended else ''}"
+                                  f"it last {verb} {p.age:.0f} s ago.") for p in stuck]
         else:
             age = max(p.age for p in processes)
             if len(processes) == 1:

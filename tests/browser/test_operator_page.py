@@ -1,4 +1,5 @@
-"""The operator's page: which process is stuck, by name, and a failed email of no company retried."""
+"""The operator's page: which process is stuck, by name, a failed email of no company retried, and
+a process whose machine is gone forgotten after a confirmation."""
 from datetime import timedelta
 
 from playwright.sync_api import expect
@@ -55,3 +56,12 @@ def test_operator_sees_the_stuck_worker_by_name_and_retries_a_failed_password_re
     expect(page.get_by_text("No failed emails.")).to_be_visible()
     arrived = smtp_sink.wait_for(1, address="buyer@rosecafe.example")
     assert [m["Subject"] for m in arrived] == ["Reset your Komet password"]
+
+    # worker-b's machine is gone for good: forget it, after saying yes to the confirmation.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    stale.get_by_role("button", name="Forget this process Worker 4242 on worker-b").click()
+    expect(page.get_by_text("Worker 4242 on worker-b is forgotten.")).to_be_visible()
+    expect(page.locator("tr[data-process=worker][data-stuck=yes]")).to_have_count(0)
+    expect(verdicts).not_to_contain_text("worker-b")
+    assert asked and asked[0].startswith("Forget Worker 4242 on worker-b?")

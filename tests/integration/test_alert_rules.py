@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from komet.ops import heartbeats
 from tests.stack import ROOT
 
 RULES = ROOT / "ops" / "prometheus" / "komet.rules.yml"
@@ -26,9 +27,10 @@ def test_promtool_accepts_the_rules():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_stale_process_and_a_role_that_never_beat_each_fire_their_alert():
-    # komet.rules.test.yml: one stale worker beside a fresh one fires for that worker only;
-    # a role with no process (the +Inf series) fires too; all fresh fires nothing.
+def test_a_stopped_process_alerts_within_a_minute_and_a_healthy_stack_never():
+    # komet.rules.test.yml: one stale worker beside a fresh one fires for that worker only; a
+    # role with no process (the +Inf series) fires too; a worker that stops fires 45 s later
+    # (15-s scrapes); an hour idle and a busy stack fire nothing; a database away fires its own.
     result = subprocess.run([_promtool(), "test", "rules", str(RULES_TESTS)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -56,11 +58,13 @@ def _expressions():
     return exprs
 
 
-def test_every_alert_names_metrics_the_app_exports(client):
+def test_every_alert_names_metrics_the_app_exports(app, client):
     client.get("/login")  # one request, so the request counter has a series
+    with app.app_context():
+        heartbeats.beat(heartbeats.WORKER)  # a process, so the per-process gauges have a series
     exported = client.get("/metrics").get_data(as_text=True)
     exprs = _expressions()
-    assert len(exprs) == 5
+    assert len(exprs) == 6
     for expr in exprs:
         names = set(re.findall(r"\bkomet_[a-z_]+\b", expr))
         assert names, expr
@@ -73,6 +77,7 @@ def test_the_thresholds_are_the_agreed_ones():
     # Past 240 s for the rule's 1 minute: it fires when the oldest email is 5 minutes old.
     assert "komet_email_oldest_unsent_age_seconds) > 240" in exprs
     assert re.search(r"KometEmailStuck(?:(?!alert:).)*for: 1m", RULES.read_text(), re.S)
-    assert 'komet_heartbeat_age_seconds{process="worker"}) > 120' in exprs
-    assert 'komet_heartbeat_age_seconds{process="scheduler"}) > 120' in exprs
+    # Six missed 5-s beats: named on the page at 30 s, alerting within a minute (15-s scrapes).
+    assert 'komet_heartbeat_age_seconds{process="worker"}) > 30' in exprs
+    assert 'komet_heartbeat_age_seconds{process="scheduler"}) > 30' in exprs
     assert "> 0.01" in exprs

@@ -3,16 +3,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
 import dramatiq
 import pytest
+from sqlalchemy import select
 
 from komet.clock import utcnow
+from komet.extensions import db
 from komet.ops import heartbeats
+from tests.faults import wait_until
 from workers.middleware import HeartbeatMiddleware
-from workers.scheduler import JOBS, _in_app_context
+from workers.scheduler import JOBS, Sweeps, _beat_between_sweeps, _in_app_context
 
 
 def ages(app, **kwargs):
@@ -70,15 +74,52 @@ def test_a_starting_process_replaces_dead_ones_of_its_role_on_its_host_only(app)
                               ("worker", "elsewhere", dead.pid)}
 
 
-def test_a_worker_with_a_message_in_hand_too_long_does_not_beat(app, monkeypatch):
-    monkeypatch.setitem(app.config, "WORKER_STUCK_AFTER_SECONDS", 60)
+def test_a_worker_busy_on_a_long_job_beats_and_one_wedged_on_a_message_does_not(app, monkeypatch):
+    # A CSV import commits after every batch: busy, however long it runs. A send waiting on a
+    # silent SMTP server commits nothing: after WORKER_STUCK_AFTER_SECONDS the beat stops.
+    monkeypatch.setitem(app.config, "WORKER_HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setitem(app.config, "WORKER_STUCK_AFTER_SECONDS", 1)
+    release = threading.Event()
+
+    @dramatiq.actor(actor_name="test_long_import", queue_name="test-heartbeats")
+    def long_import():
+        while not release.is_set():
+            db.session.execute(select(1))
+            db.session.commit()
+            time.sleep(0.05)
+
+    @dramatiq.actor(actor_name="test_wedged_send", queue_name="test-heartbeats")
+    def wedged_send():
+        release.wait(60)
+
+    broker = dramatiq.get_broker()
     middleware = HeartbeatMiddleware(app)
-    middleware._started["blocked-on-smtp"] = time.monotonic() - 61
-    assert middleware.beat_once() is False
-    middleware._started["blocked-on-smtp"] = time.monotonic() - 5  # slow but not stuck
-    assert middleware.beat_once() is True
-    with app.app_context():
-        assert [p.detail for p in heartbeats.processes()] == ["1 in hand, 0 processed"]
+    broker.add_middleware(middleware)
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+    try:
+        worker.start()
+        long_import.send()
+        assert wait_until(lambda: _in_hand_for(middleware) > 3, timeout=30)  # three times the limit
+        assert middleware.beat_once() is True
+        with app.app_context():
+            assert "1 in hand" in heartbeats.processes()[0].detail
+        release.set()
+        assert wait_until(lambda: _in_hand_for(middleware) == 0, timeout=30)
+
+        release.clear()
+        wedged_send.send()
+        assert wait_until(lambda: middleware.beat_once() is False, timeout=30)
+    finally:
+        release.set()
+        worker.stop()
+        broker.middleware.remove(middleware)
+
+
+def _in_hand_for(middleware):
+    """Seconds the message in hand has been there (0 when none)."""
+    with middleware._lock:
+        started = [entry[1] for entry in middleware._in_hand.values()]
+    return time.monotonic() - min(started) if started else 0
 
 
 def test_an_idle_running_worker_beats(app, monkeypatch):
@@ -113,6 +154,26 @@ def test_the_scheduler_beats_after_each_sweep_that_finished(app):
     assert ages(app)[this("scheduler")] < 60
     with app.app_context():
         assert [p.detail for p in heartbeats.processes()] == ["sweep: 3"]
+
+
+def test_the_scheduler_beats_between_sweeps_until_one_is_overdue(app):
+    def sweep():
+        return 0
+
+    sweeps = Sweeps([sweep], overdue_after=60)
+    beat = _beat_between_sweeps(app, sweeps)
+    beat()
+    assert this("scheduler") in ages(app)  # at start, before any sweep ran
+    _in_app_context(app, sweep, sweeps)()
+    with app.app_context():
+        heartbeats.forget(heartbeats.SCHEDULER)
+    sweeps.finished["sweep"] -= 61  # it has failed (or hung) for two runs
+    beat()
+    assert ages(app) == {}
+    _in_app_context(app, sweep, sweeps)()
+    beat()
+    with app.app_context():
+        assert [p.detail for p in heartbeats.processes()] == ["sweep: nothing to do"]
 
 
 def test_a_worker_ended_by_a_second_sigterm_deletes_its_row(app):

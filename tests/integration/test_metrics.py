@@ -1,11 +1,17 @@
 """/metrics: requests by endpoint and status, and the database's figures at scrape time."""
 import re
+import threading
 from datetime import timedelta
 
+import pytest
+
+from config import TestingConfig
+from komet import create_app
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import Email, EmailStatus
 from komet.ops import heartbeats
+from tests.faults import SMTPGate, closed_port
 from workers import scheduler
 
 
@@ -90,3 +96,39 @@ def test_queue_depth_counts_waiting_messages(app, client, make):
     staff = make.staff(make.company())
     client.form_post("/forgot-password", {"email": staff.email})
     assert sample(scrape(client), "komet_queue_depth", queue="emails") >= 1
+
+
+def _scrape_in_time(client, bound=30):
+    """GET /metrics on another thread: a scrape that hangs on the database fails the test
+    after `bound` seconds instead of hanging it."""
+    answer = []
+    thread = threading.Thread(target=lambda: answer.append(client.get("/metrics")), daemon=True)
+    thread.start()
+    thread.join(bound)
+    assert answer, f"/metrics did not answer within {bound} s"
+    return answer[0]
+
+
+@pytest.mark.parametrize("database", ["refusing", "silent"])
+def test_metrics_answer_without_the_database_and_say_it_is_down(app, database):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("a database server on a port: PostgreSQL only")
+    # "refusing": nothing listens on the port; "silent": it accepts and never answers (a
+    # black-holed host), which only the connect timeout ends.
+    with SMTPGate() as silent:
+        port = closed_port() if database == "refusing" else silent.port
+        away = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{port}/komet",
+                          BROKER_URL=app.config["BROKER_URL"])
+        client = away.test_client()
+        response = _scrape_in_time(client)
+        assert response.status_code == 200
+        text = response.get_data(as_text=True)
+        assert sample(text, "komet_database_up") == 0
+        assert sample(text, "process_cpu_seconds_total") is not None  # the process's own metrics
+        for unread in ("komet_emails", "komet_email_oldest_unsent_age_seconds", "komet_heartbeat_age_seconds"):
+            assert not re.search(rf"^{unread}[{{ ]", text, re.M), unread
+        assert client.get("/readyz").status_code == 503
+
+
+def test_the_database_is_up_when_it_answers(client):
+    assert sample(scrape(client), "komet_database_up") == 1

@@ -1,12 +1,14 @@
 """The operator page: only platform operators see it; it says which part is stuck."""
 import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 
 from komet.clock import utcnow
 from komet.extensions import db
-from komet.models import Email, EmailStatus, User
+from komet.models import AuditEvent, Email, EmailStatus, User
 from komet.ops import heartbeats, operators
 from tests.integration.test_metrics import sample
 
@@ -31,18 +33,24 @@ def test_the_cli_creates_an_operator_once(app):
         assert len(users) == 1 and users[0].is_operator
 
 
-def test_sellers_staff_buyers_and_strangers_get_404_on_every_operator_url(app, client, two_companies, make):
+def test_sellers_staff_buyers_and_strangers_get_403_on_every_operator_url(app, client, two_companies, make):
     failed = make.email(two_companies["a"], status=EmailStatus.FAILED)
-    urls = [("get", "/operator/"), ("post", f"/operator/emails/{failed.id}/retry")]
+    with app.app_context():
+        heartbeats.beat("worker", now=utcnow() - timedelta(hours=2), host="gone-host", pid=99)
+        [gone] = heartbeats.processes()
+    urls = [("get", "/operator/"), ("post", f"/operator/emails/{failed.id}/retry"),
+            ("post", f"/operator/processes/{gone.id}/forget")]
     for who in (None, two_companies["a_admin"], two_companies["a_buyer"]):
         visitor = app.test_client()
         if who is not None:
             visitor.login_as(who)
         for method, url in urls:
             response = visitor.get(url) if method == "get" else visitor.form_post(url)
-            assert response.status_code == 404, (who, url)
+            assert response.status_code == 403, (who, url)
     with app.app_context():
         assert db.session.get(Email, failed.id).status == EmailStatus.FAILED
+        assert [p.host for p in heartbeats.processes()] == ["gone-host"]
+        assert db.session.query(AuditEvent).count() == 0
 
 
 def test_an_operator_logs_in_to_the_operator_page(client, operator):
@@ -73,7 +81,7 @@ def test_a_stuck_worker_is_named_although_another_worker_beats(app, client, oper
     metrics = client.get("/metrics").get_data(as_text=True)
     stale = sample(metrics, "komet_heartbeat_age_seconds", host="host-a", pid="1234", process="worker")
     fresh = sample(metrics, "komet_heartbeat_age_seconds", host="host-b", pid="5678", process="worker")
-    assert stale > 120 > fresh  # the alert's threshold: KometWorkerStuck fires for worker 1234
+    assert stale > 30 > fresh  # the alert's threshold: KometWorkerStuck fires for worker 1234
 
 
 def test_a_role_with_no_process_has_never_checked_in(app, client, operator):
@@ -108,3 +116,52 @@ def test_the_page_says_which_part_is_stuck_and_retries_a_failed_email_of_no_comp
     with app.app_context():
         assert db.session.get(Email, reset_id).status == EmailStatus.PENDING
     assert "lost@example.com" not in client.get("/operator/").get_data(as_text=True)
+
+
+def test_an_operator_forgets_a_process_whose_machine_is_gone(app, client, operator):
+    _log_in(client)
+    with app.app_context():
+        now = utcnow()
+        heartbeats.beat("worker", "0 in hand, 7 processed", now=now - timedelta(hours=3), host="gone-host", pid=1234)
+        heartbeats.beat("worker", now=now, host="host-b", pid=5678)
+        gone = next(p for p in heartbeats.processes() if p.host == "gone-host")
+    page = client.get("/operator/").get_data(as_text=True)
+    assert "Worker 1234 on gone-host is stuck" in page
+    # The app's confirmation before a destructive action, naming what goes.
+    assert re.search(r'hx-confirm="Forget Worker 1234 on gone-host\?', page)
+    assert page.count("Forget this process") == 1  # only the stuck one offers it
+
+    assert client.post(f"/operator/processes/{gone.id}/forget").status_code == 400  # no CSRF token
+    response = client.hx_post(f"/operator/processes/{gone.id}/forget")
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/operator/"
+
+    page = client.get("/operator/").get_data(as_text=True)
+    assert "gone-host" not in page.replace("Worker 1234 on gone-host is forgotten", "")
+    assert "Worker 1234 on gone-host is forgotten" in page  # the flash, once
+    assert 'data-part="worker" data-stuck="no"' in page
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'host="gone-host"' not in metrics and 'host="host-b"' in metrics
+    with app.app_context():
+        [event] = db.session.query(AuditEvent).all()
+        assert (event.action, event.company_id, event.actor_id) == ("process_forgotten", None, operator.id)
+        assert event.detail.startswith("Worker 1234 on gone-host (last heartbeat 108")
+    assert client.form_post(f"/operator/processes/{gone.id}/forget").status_code == 404  # already gone
+
+
+def test_a_process_of_this_host_whose_pid_is_gone_is_named_at_once(app, client, operator):
+    # The web and the worker share the host and its pids: a dead pid needs no 30 s of silence.
+    # A row of another PID namespace (another container with the same host name) is not judged.
+    _log_in(client)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host, _ = heartbeats.this_process()
+    with app.app_context():
+        heartbeats.beat("worker", host=host, pid=dead.pid, namespace=heartbeats.pid_namespace())
+        heartbeats.beat("scheduler", host=host, pid=dead.pid, namespace="pid:[1]")
+    page = client.get("/operator/").get_data(as_text=True)
+    assert re.search(rf"Worker {dead.pid} on {re.escape(host)} is stuck: its process has ended; it last checked in "
+                     r"\d s ago\.", page)
+    assert 'data-part="scheduler" data-stuck="no"' in page
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert sample(metrics, "komet_heartbeat_process_ended", host=host, pid=str(dead.pid), process="worker") == 1
+    assert sample(metrics, "komet_heartbeat_process_ended", host=host, pid=str(dead.pid), process="scheduler") == 0

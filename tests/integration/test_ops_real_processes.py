@@ -59,7 +59,7 @@ def smtp_gate(smtp_sink):
 
 def _stack(app, port, smtp_sink, tmp_path, **env):
     return Stack(app.config["SQLALCHEMY_DATABASE_URI"], port, smtp_sink.path, tmp_path,
-                 WORKER_HEARTBEAT_SECONDS="0.5", SCHEDULER_INTERVAL_SECONDS="1",
+                 WORKER_HEARTBEAT_SECONDS="0.5", SCHEDULER_HEARTBEAT_SECONDS="0.5", SCHEDULER_INTERVAL_SECONDS="1",
                  OPS_HEARTBEAT_STALE_SECONDS=str(STALE), OPS_EMAIL_STALE_SECONDS=str(STALE),
                  WORKER_STUCK_AFTER_SECONDS=str(STALE), OUTBOX_REDRIVE_AFTER_SECONDS="2",
                  OUTBOX_RETRY_MIN_SECONDS="1", OUTBOX_RETRY_MAX_SECONDS="2", **env)

@@ -2,11 +2,14 @@
 web's /metrics adding up every gunicorn worker. Real processes, as the Procfile starts them."""
 import logging
 import re
+import signal
 import socket
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+from komet.ops import heartbeats
 from tests.faults import wait_until
 from tests.integration.test_metrics import sample
 from tests.integration.test_real_processes import Browser
@@ -97,3 +100,34 @@ def test_web_metrics_count_the_requests_of_every_gunicorn_worker_whichever_answe
     assert len(answered_by) == 2, running.log("web")[-3000:]  # else the test proves nothing
 
     assert [logins() - before for _ in range(6)] == [21] * 6
+
+
+def _dead_pids_with_files(directory):
+    """Pids named by a metrics file in `directory` whose process is gone."""
+    pids = {int(m) for m in re.findall(r"_(\d+)\.db$", "\n".join(p.name for p in directory.iterdir()), re.M)}
+    return sorted(pid for pid in pids if not heartbeats.alive(pid))
+
+
+def test_worker_totals_survive_restarts_and_dead_processes_leave_no_files(running, make, smtp_sink):
+    # A clean stop (SIGTERM), a crash (SIGKILL), then one more email: the total counts each
+    # email once, and no file of a process that is gone stays behind to be read at every scrape.
+    running.start_web()
+    running.start_worker()
+    directory = Path(running.env["dramatiq_prom_db"])
+
+    def sends():
+        return sample(_get(running.worker_metrics_url), "dramatiq_messages_total", actor_name="send_email",
+                      queue_name="emails")
+
+    for sent, stop in enumerate([signal.SIGTERM, signal.SIGKILL, None], start=1):
+        staff = make.staff(make.company())
+        Browser(running.url).submit("/forgot-password", {"email": staff.email})
+        assert len(smtp_sink.wait_for(1, address=staff.email)) == 1
+        assert wait_until(lambda: sends() == sent, timeout=30), (sends(), running.log("worker")[-3000:])
+        if stop is not None:
+            running.kill("worker", stop)
+            running.start_worker()
+            assert wait_until(lambda: sends() is not None, timeout=30), running.log("worker")[-3000:]
+            assert sends() == sent  # neither dropped nor doubled by the restart
+            assert _dead_pids_with_files(directory) == []
+    assert (directory / "counter_archive.db").exists()
