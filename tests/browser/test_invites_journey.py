@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from komet.demo import DEMO_PASSWORD
 from komet.extensions import db
-from komet.invites import links
+from komet.invites import links, requests
 from komet.models import Company
 from tests.browser.conftest import shot
 from tests.factories import Made
@@ -150,3 +150,31 @@ def test_a_buyer_of_several_sellers_logs_in_through_the_link_straight_into_that_
     expect(page.get_by_text("You have logged out.")).to_be_visible()
     assert page.url.endswith(path)  # back on the seller's invite page
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+PHONE = {"width": 390, "height": 844}
+LONG_EMAIL = "a" * 48 + "@example.com"  # 60 characters, no place to break
+
+
+def _bloom(app):
+    with app.app_context():
+        company_id = db.session.scalar(select(Company.id).where(Company.slug == "bloom"))
+        db.session.remove()
+    return company_id
+
+
+def test_the_request_queue_fits_a_phone_with_a_sixty_character_email(page, demo, app):
+    assert len(LONG_EMAIL) == 60
+    company_id = _bloom(app)
+    with app.app_context():
+        requests.submit(company_id, business_name="Long Address Florist", contact_name="Lena Long",
+                        email=LONG_EMAIL, phone="", city="", country="", message="")
+        db.session.remove()
+    page.set_viewport_size(PHONE)
+    log_in(page, "sales@bloom.example")
+    page.goto("/setup/users/invite/requests?status=pending")
+    expect(page.get_by_role("article", name="Long Address Florist")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("article", name="Long Address Florist").get_by_role("link", name="Approve").click()
+    expect(page.get_by_role("heading", name="Approve Long Address Florist")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
