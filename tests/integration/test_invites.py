@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from komet.extensions import db
 from komet.invites import links, requests
-from komet.models import (AccessRequest, AuditEvent, Customer, CustomerUser, Email, EcommerceUser,
+from komet.models import (AccessRequest, AuditEvent, Customer, CustomerUser, Email, EcommerceUser, EmailStatus,
                           LinkStatus, RequestStatus, Role)
 from tests.factories import PASSWORD
 
@@ -523,3 +523,54 @@ def test_the_queue_shows_each_email_state_and_retries_a_failed_one(app, client, 
         assert db.session.get(Email, failed_id).status == EmailStatus.PENDING
     other = _request(app, company, email="other@example.com")
     assert client.form_post(f"/setup/users/invite/requests/{other}/emails/{failed_id}/retry").status_code == 404
+
+
+def _card(page, request_id):
+    """The text of one request's card, whitespace collapsed."""
+    card = re.search(rf'<article class="card request" id="request-{request_id}".*?</article>', page, re.S)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", card).split())
+
+
+def test_an_approved_request_shows_its_outcome_and_its_activation_email_not_an_alarm(app, client, make):
+    company = make.company(timezone="America/Los_Angeles")
+    sales = make.staff(company, role=Role.SALES_MANAGER)
+    request_id = _request(app, company)
+    client.login_as(sales).form_post(f"/setup/users/invite/requests/{request_id}/approve",
+                                     data={"choice": "new", "customer_name": "Rose Café"})
+    card = _card(client.get("/setup/users/invite/requests?status=approved").data.decode(), request_id)
+    assert "already has a login linked" not in card
+    assert f"Approved into customer Rose Café by {sales.name} on " in card
+    assert re.search(r"on \w{3} \d{1,2}, \d{4} \d{1,2}:\d\d [AP]M P[SD]T\.", card), card  # the company's zone
+    assert "Activation to rosa@example.com: Queued" in card  # a Sales Manager cannot open Setup > Emails
+
+
+def test_a_rejected_request_shows_who_rejected_it_when_and_the_rejection_email(app, client, make):
+    company = make.company()
+    admin = make.staff(company)
+    request_id = _request(app, company)
+    client.login_as(admin).form_post(f"/setup/users/invite/requests/{request_id}/reject",
+                                     data={"reason": "Outside our area"})
+    with app.app_context():
+        rejection = db.session.scalar(select(Email).where(Email.kind == "access_request_rejected"))
+        rejection.status = EmailStatus.FAILED
+        db.session.commit()
+    card = _card(client.get("/setup/users/invite/requests?status=rejected").data.decode(), request_id)
+    assert f"Rejected by {admin.name} on " in card and re.search(r"E[SD]T\.", card)
+    assert "Reason Outside our area" in card
+    assert "Rejection to rosa@example.com: Failed Retry" in card
+
+
+def test_a_failed_activation_email_can_be_retried_from_the_queue(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company, role=Role.SALES_MANAGER)).form_post(
+        f"/setup/users/invite/requests/{request_id}/approve", data={"choice": "new", "customer_name": "Rose Café"})
+    with app.app_context():
+        activation = db.session.scalar(select(Email).where(Email.kind == "activation"))
+        activation.status = EmailStatus.FAILED
+        db.session.commit()
+        activation_id = activation.id
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/emails/{activation_id}/retry")
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Email, activation_id).status == EmailStatus.PENDING

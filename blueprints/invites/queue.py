@@ -1,0 +1,59 @@
+"""Setup > Users > Access requests: the queue's tabs, notes, and an email's retry."""
+from flask import abort, flash, make_response, render_template, request, url_for
+
+from blueprints.invites import bp
+from blueprints.invites.forms import NotesForm
+from komet.invites import queue, requests
+from komet.mail import outbox
+from komet.models import AccessRequest, RequestStatus
+from komet.permissions import Permission
+from komet.tenancy import current_company, get_or_404
+from komet.web import htmx
+from komet.web.forms import EmptyForm
+from komet.web.security import requires
+
+MANAGE = Permission.MANAGE_INVITES
+
+
+def _tab():
+    status = request.args.get("status", RequestStatus.PENDING.value)
+    if status not in set(RequestStatus):
+        abort(404)
+    return RequestStatus(status)
+
+
+@bp.get("/requests", endpoint="requests")
+@requires(MANAGE)
+def requests_index():
+    tab = _tab()
+    page = queue.queue_page(tab, request.args.get("page", 1, type=int))
+    return htmx.render("invites/requests.html", "invites/_requests_list.html", page=page, tab=tab,
+                       statuses=list(RequestStatus), notes_form=NotesForm, form=EmptyForm(),
+                       **queue.annotations(page.items, current_company().id))
+
+
+@bp.post("/requests/<int:request_id>/notes")
+@requires(MANAGE)
+def notes(request_id):
+    access = get_or_404(AccessRequest, request_id)
+    form = NotesForm(prefix=f"r{access.id}")
+    if not form.validate_on_submit():
+        return render_template("invites/_notes.html", access=access, notes_form=form), 422
+    requests.save_notes(access, form.internal_notes.data)
+    if htmx.is_htmx():
+        return htmx.trigger(make_response(render_template("invites/_notes.html", access=access, notes_form=form,
+                                                          saved=True)), "komet:notice", "Notes saved.")
+    flash("Notes saved.", "success")
+    return htmx.redirect(url_for("invites.requests", status=access.status.value))
+
+
+@bp.post("/requests/<int:request_id>/emails/<int:email_id>/retry")
+@requires(MANAGE)
+def retry_email(request_id, email_id):
+    access = get_or_404(AccessRequest, request_id)
+    email = queue.email_of(access, email_id)
+    if email is None:
+        abort(404)
+    if EmptyForm().validate_on_submit() and outbox.retry(email):
+        flash(f"The email to {email.to_address} is queued again.", "success")
+    return htmx.redirect(url_for("invites.requests", status=access.status.value))
