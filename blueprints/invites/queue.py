@@ -1,9 +1,10 @@
-"""Setup > Users > Access requests: the queue's tabs, notes, and an email's retry."""
+"""Setup > Users > Access requests: the queue's tabs, deciding many at once, notes, an email's retry."""
 from flask import abort, flash, make_response, render_template, request, url_for
+from flask_login import current_user
 
 from blueprints.invites import bp
-from blueprints.invites.forms import NotesForm
-from komet.invites import queue, requests
+from blueprints.invites.forms import BulkDecisionForm, NotesForm
+from komet.invites import bulk, queue, requests
 from komet.mail import outbox
 from komet.models import AccessRequest, RequestStatus
 from komet.permissions import Permission
@@ -22,14 +23,37 @@ def _tab():
     return RequestStatus(status)
 
 
+def _queue(tab, page_number, bulk_form=None, status=200):
+    page = queue.queue_page(tab, page_number)
+    return htmx.render("invites/requests.html", "invites/_requests_list.html", status, page=page, tab=tab,
+                       statuses=list(RequestStatus), notes_form=NotesForm, form=EmptyForm(),
+                       bulk_form=bulk_form or BulkDecisionForm(formdata=None),
+                       **queue.annotations(page.items, current_company().id))
+
+
 @bp.get("/requests", endpoint="requests")
 @requires(MANAGE)
 def requests_index():
-    tab = _tab()
-    page = queue.queue_page(tab, request.args.get("page", 1, type=int))
-    return htmx.render("invites/requests.html", "invites/_requests_list.html", page=page, tab=tab,
-                       statuses=list(RequestStatus), notes_form=NotesForm, form=EmptyForm(),
-                       **queue.annotations(page.items, current_company().id))
+    return _queue(_tab(), request.args.get("page", 1, type=int))
+
+
+@bp.post("/requests/decide")
+@requires(MANAGE)
+def decide_selected():
+    if request.form.get("action") == "select":  # Enter in a checkbox: decide nothing
+        return _queue(RequestStatus.PENDING, request.form.get("page", 1, type=int), BulkDecisionForm())
+    form = BulkDecisionForm()
+    if not form.validate_on_submit():
+        return _queue(RequestStatus.PENDING, request.form.get("page", 1, type=int), form, 422)
+    chosen = bulk.selected(current_company().id, form.chosen_ids())
+    if chosen is None:  # another company's request, or none at all
+        abort(404)
+    if form.action.data == "approve":
+        results = bulk.approve_many(chosen, actor_id=current_user.id)
+    else:
+        results = bulk.reject_many(chosen, reason=form.reason.data, include_reason=form.include_reason.data,
+                                   actor_id=current_user.id)
+    return render_template("invites/decided.html", results=results, action=form.action.data)
 
 
 @bp.post("/requests/<int:request_id>/notes")

@@ -178,3 +178,81 @@ def test_the_request_queue_fits_a_phone_with_a_sixty_character_email(page, demo,
     page.get_by_role("article", name="Long Address Florist").get_by_role("link", name="Approve").click()
     expect(page.get_by_role("heading", name="Approve Long Address Florist")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def _submit(app, company_id, *names):
+    with app.app_context():
+        for name in names:
+            email = name.split()[0].lower() + "@newshop.example"
+            requests.submit(company_id, business_name=name, contact_name=f"{name} owner", email=email, phone="",
+                            city="", country="", message="")
+        db.session.remove()
+
+
+def _fits(page):
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_staff_decide_several_requests_at_once_by_keyboard_on_a_phone(page, demo, app):
+    _submit(app, _bloom(app), "Sunny Stems", "Daisy Days", "Tulip Town", "Orchid Outlet")
+    page.set_viewport_size(PHONE)
+    log_in(page, "sales@bloom.example")
+    page.goto("/setup/users/invite/requests?status=pending")
+    expect(page.get_by_role("link", name="Pending (4)")).to_be_visible()
+    _fits(page)
+
+    # Enter in a checkbox decides nothing: the form's default button is a disabled one.
+    page.get_by_role("checkbox", name="Select Tulip Town").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="1 selected")).to_be_visible()
+    assert "/requests/decide" not in page.url
+    page.keyboard.press("Space")  # unticked again
+
+    page.get_by_role("checkbox", name="Select all on this page").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("status").filter(has_text="4 selected")).to_be_visible()
+    for name in ("Sunny Stems", "Daisy Days", "Tulip Town", "Orchid Outlet"):
+        expect(page.get_by_role("checkbox", name=f"Select {name}")).to_be_checked()
+    page.get_by_role("checkbox", name="Select Orchid Outlet").focus()
+    page.keyboard.press("Space")  # all but one
+    expect(page.get_by_role("checkbox", name="Select all on this page")).not_to_be_checked()
+    expect(page.get_by_role("status").filter(has_text="3 selected")).to_be_visible()
+    shot(page, "39-access-requests-selected")
+    page.get_by_role("button", name="Approve selected").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Approved 3 of 3 requests")).to_be_visible()
+    summary = page.get_by_role("table", name="What happened to each selected request")
+    expect(summary.get_by_role("row").filter(has_text="Daisy Days")).to_contain_text(
+        "Approved into new customer Daisy Days.")
+    _fits(page)
+    shot(page, "40-access-requests-decided")
+
+    page.get_by_role("link", name="Back to pending requests").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("checkbox", name="Select Orchid Outlet").focus()
+    page.keyboard.press("Space")
+    page.locator("summary", has_text="Reject selected").focus()
+    page.keyboard.press("Enter")  # opens the reason
+    page.get_by_label("Reason (optional)").focus()
+    page.keyboard.type("We only sell to florists.")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Include the reason in the emails to the requesters")).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Reject selected")).to_be_focused()
+    _fits(page)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Rejected 1 of 1 request")).to_be_visible()
+    expect(page.get_by_role("cell", name="Rejected; the reason was included in the email.")).to_be_visible()
+
+    page.get_by_role("link", name="See rejected requests").click()
+    card = page.get_by_role("article", name="Orchid Outlet")
+    expect(card).to_contain_text("Rejected by Sol Bloom")
+    expect(card).to_contain_text(re.compile(r"E[SD]T\."))
+    page.goto("/setup/users/invite/requests?status=approved")
+    card = page.get_by_role("article", name="Daisy Days")
+    expect(card).to_contain_text(re.compile(r"Approved into customer Daisy Days\s+by Sol Bloom on .+ E[SD]T\."))
+    expect(card).to_contain_text(re.compile(r"Activation\s+to daisy@newshop.example: (Queued|Sending|Sent)"))
+    expect(card).not_to_contain_text("already has a login linked")
+    _fits(page)
