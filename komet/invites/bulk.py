@@ -11,13 +11,17 @@ from sqlalchemy import select
 
 from komet.accounts import buyers
 from komet.extensions import db
-from komet.invites import requests
+from komet.invites import lookalikes, requests
 from komet.models import AccessRequest, RequestStatus, User
 
 # Bounds the work of one POST: a page of the queue, with room to spare.
 MAX_SELECTED = 100
 NEEDS_CONFIRMATION = ("This email already has a Komet login: approve this request on its own to confirm "
                       "linking it to your company.")
+
+
+class Skipped(Exception):
+    """The request is left Pending, for the reason given."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ def _each(chosen, decide):
             detail = "Skipped: " + NEEDS_CONFIRMATION
         except buyers.Refused as refused:
             detail = "Skipped: " + refused.message
+        except Skipped as skipped:
+            detail = str(skipped)
         else:
             results.append(Result(name, email, True, detail))
             continue
@@ -69,6 +75,10 @@ def _each(chosen, decide):
 def approve_many(chosen, actor_id=None):
     """Approve each request into a new customer named from its business name; [Result]."""
     def approve(request):
+        resembled = lookalikes.match(request.company_id, request)
+        if resembled is not None:  # a second customer for the same company is a mistake to undo by hand
+            raise Skipped(f"Skipped: its business name resembles your customer {resembled[1]}. Approve it on its "
+                          "own, or use Link to this customer.")
         # Not `confirmed`: linking a login that exists elsewhere is a choice staff make one by one.
         requests.approve(request, new_customer_name=request.business_name, actor_id=actor_id, confirmed=False)
         return f"Approved into new customer {request.business_name}."

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from komet.extensions import db
+from komet.invites import lookalikes
 from komet.models import AccessRequest, Customer, EcommerceUser, Email, RequestStatus, User
 from komet.pagination import paginate
 from komet.tenancy import scoped
@@ -33,9 +34,11 @@ def queue_page(status, page=1):
 
 def annotations(requests, company_id):
     """What the queue shows around a page of requests: the tabs' counts, and per request its
-    warnings, its outcome once decided, and the emails it caused."""
+    warnings, the customer a pending one resembles, its outcome once decided, and its emails."""
+    pending = [r for r in requests if r.status == RequestStatus.PENDING]
     return {"counts": counts(company_id), "warnings": warnings(requests, company_id),
-            "outcomes": outcomes(requests), "emails": emails_of(requests, company_id)}
+            "lookalikes": lookalikes.matches(company_id, pending), "outcomes": outcomes(requests),
+            "emails": emails_of(requests, company_id)}
 
 
 def warnings(requests, company_id):

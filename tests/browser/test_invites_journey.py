@@ -256,3 +256,20 @@ def test_staff_decide_several_requests_at_once_by_keyboard_on_a_phone(page, demo
     expect(card).to_contain_text(re.compile(r"Activation\s+to daisy@newshop.example: (Queued|Sending|Sent)"))
     expect(card).not_to_contain_text("already has a login linked")
     _fits(page)
+
+
+def test_a_request_from_an_existing_customer_is_named_and_linked_to_it_in_one_keypress(page, demo, app):
+    _submit(app, _bloom(app), "Green Market Inc.")
+    page.set_viewport_size(PHONE)
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/users/invite/requests?status=pending")
+    card = page.get_by_role("article", name="Green Market Inc.")
+    expect(card).to_contain_text("This business name resembles your customer Green Market.")
+    _fits(page)
+    shot(page, "41-access-request-lookalike")
+    card.get_by_role("button", name="Link to this customer").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Green Market Inc. was approved")).to_be_visible()
+    page.goto("/setup/users/invite/requests?status=approved")
+    expect(page.get_by_role("article", name="Green Market Inc.")).to_contain_text(
+        re.compile(r"Approved into customer Green Market\s+by Ada Bloom"))

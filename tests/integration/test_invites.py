@@ -685,7 +685,9 @@ def test_two_staff_deciding_overlapping_selections_at_once_decide_each_request_o
     from komet.invites import bulk
     company = make.company()
     approver, rejecter = make.staff(company), make.staff(company)
-    ids = [_request(app, company, business_name=f"Shop {n}", email=f"shop{n}@example.com") for n in range(8)]
+    # Names that resemble no other: Approve selected skips a name resembling a customer it just made.
+    names = ["Aster", "Begonia", "Camellia", "Dahlia", "Freesia", "Gardenia", "Hibiscus", "Iris"]
+    ids = [_request(app, company, business_name=name, email=f"shop{n}@example.com") for n, name in enumerate(names)]
     # Both load their selection (all Pending) before either decides anything.
     barrier, results = threading.Barrier(2, timeout=20), {}
 
