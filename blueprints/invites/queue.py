@@ -1,10 +1,11 @@
 """Setup > Users > Access requests: the queue's tabs, deciding many at once, notes, an email's retry."""
-from flask import abort, flash, make_response, render_template, request, url_for
+from flask import Response, abort, flash, make_response, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from blueprints.invites import bp
 from blueprints.invites.forms import BulkDecisionForm, NotesForm
 from komet.invites import bulk, queue, requests
+from komet.invites import export as export_csv
 from komet.mail import outbox
 from komet.models import AccessRequest, RequestStatus
 from komet.permissions import Permission
@@ -35,6 +36,15 @@ def _queue(tab, page_number, bulk_form=None, status=200):
 @requires(MANAGE)
 def requests_index():
     return _queue(_tab(), request.args.get("page", 1, type=int))
+
+
+@bp.get("/requests.csv")
+@requires(MANAGE)
+def export():
+    tab, company = _tab(), current_company()
+    chunks = export_csv.requests_csv(company.id, tab, company.timezone)
+    return Response(stream_with_context(chunks), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{company.slug}-access-requests-{tab.value}.csv"'})
 
 
 @bp.post("/requests/decide")
