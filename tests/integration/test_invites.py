@@ -677,6 +677,8 @@ def test_another_companys_request_in_a_selection_is_404_and_nothing_is_decided(a
     client.login_as(two_companies["a_admin"])
     assert client.form_post(DECIDE, data={"action": "reject", "selected": [ours, theirs]}).status_code == 404
     assert _status(app, ours) == _status(app, theirs) == RequestStatus.PENDING
+    assert client.form_post(DECIDE, data={"action": "reject", "selected": [ours]}).status_code == 200
+    assert (_status(app, ours), _status(app, theirs)) == (RequestStatus.REJECTED, RequestStatus.PENDING)
 
 
 def test_two_staff_deciding_overlapping_selections_at_once_decide_each_request_once(app, make):
