@@ -226,7 +226,7 @@ def test_staff_decide_several_requests_at_once_by_keyboard_on_a_phone(page, demo
     expect(summary.get_by_role("row").filter(has_text="Daisy Days")).to_contain_text(
         "Approved into new customer Daisy Days.")
     _fits(page)
-    shot(page, "40-access-requests-decided")
+    shot(page, "39b-access-requests-decided")
 
     page.get_by_role("link", name="Back to pending requests").focus()
     page.keyboard.press("Enter")
@@ -266,7 +266,7 @@ def test_a_request_from_an_existing_customer_is_named_and_linked_to_it_in_one_ke
     card = page.get_by_role("article", name="Green Market Inc.")
     expect(card).to_contain_text("This business name resembles your customer Green Market.")
     _fits(page)
-    shot(page, "41-access-request-lookalike")
+    shot(page, "39c-access-request-lookalike")
     card.get_by_role("button", name="Link to this customer").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_text("Green Market Inc. was approved")).to_be_visible()
