@@ -47,28 +47,28 @@ def _decided_already(request):
     return f"Skipped: already {request.status.value} by {who or 'a colleague'}."
 
 
+def _one(request, decide):
+    """(decided, what happened) for one request."""
+    if request.status != RequestStatus.PENDING:
+        return False, _decided_already(request)
+    try:
+        return True, decide(request)
+    except requests.AlreadyDecided:  # a colleague, since the page was loaded
+        db.session.refresh(request)
+        return False, _decided_already(request)
+    except buyers.NeedsConfirmation:
+        return False, "Skipped: " + NEEDS_CONFIRMATION
+    except buyers.Refused as refused:
+        return False, "Skipped: " + refused.message
+    except Skipped as skipped:
+        return False, str(skipped)
+
+
 def _each(chosen, decide):
     results = []
     for request in chosen:
-        name, email = request.business_name, request.email
-        if request.status != RequestStatus.PENDING:
-            results.append(Result(name, email, False, _decided_already(request)))
-            continue
-        try:
-            detail = decide(request)
-        except requests.AlreadyDecided:  # a colleague, since the page was loaded
-            db.session.refresh(request)
-            detail = _decided_already(request)
-        except buyers.NeedsConfirmation:
-            detail = "Skipped: " + NEEDS_CONFIRMATION
-        except buyers.Refused as refused:
-            detail = "Skipped: " + refused.message
-        except Skipped as skipped:
-            detail = str(skipped)
-        else:
-            results.append(Result(name, email, True, detail))
-            continue
-        results.append(Result(name, email, False, detail))
+        name, email = request.business_name, request.email  # as shown, before a commit expires them
+        results.append(Result(name, email, *_one(request, decide)))
     return results
 
 
