@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from komet.invites.bulk import MAX_SELECTED
 from komet.web.forms import IdListField
 
 
@@ -60,3 +61,25 @@ class RejectForm(FlaskForm):
 class NotesForm(FlaskForm):
     internal_notes = TextAreaField("Internal notes", filters=[_strip], validators=[Optional(), Length(max=5000)],
                                    description="Only your company's staff see these.")
+
+
+class BulkDecisionForm(FlaskForm):
+    """The Pending tab's ticked requests and what to do with them (Approve selected or Reject
+    selected). "Select all on this page" works without JavaScript: the page lists its own ids."""
+    action = RadioField(choices=[("approve", "Approve selected"), ("reject", "Reject selected")],
+                        validators=[DataRequired("Choose Approve selected or Reject selected.")])
+    selected = IdListField("Selected requests")
+    page_ids = IdListField("Requests on this page")
+    select_all = BooleanField("Select all on this page")
+    reason = TextAreaField("Reason (optional)", filters=[_strip], validators=[Optional(), Length(max=2000)])
+    include_reason = BooleanField("Include the reason in the emails to the requesters")
+
+    def chosen_ids(self):
+        return self.page_ids.data if self.select_all.data else self.selected.data
+
+    def validate_selected(self, field):
+        chosen = self.chosen_ids()
+        if not chosen:
+            raise ValidationError("Tick the requests to decide, or Select all on this page.")
+        if len(chosen) > MAX_SELECTED:
+            raise ValidationError(f"Choose at most {MAX_SELECTED} requests at once.")

@@ -1,12 +1,11 @@
 """Setup > Users > Invite Customers to Your E-Commerce: the link, its QR codes, the queue."""
-from flask import abort, flash, make_response, render_template, request, url_for
+from flask import flash, make_response, render_template, url_for
 from flask_login import current_user
 
 from blueprints.invites import bp
-from blueprints.invites.forms import ApproveForm, NotesForm, RejectForm
+from blueprints.invites.forms import ApproveForm, RejectForm
 from komet.accounts import buyers
-from komet.invites import links, requests
-from komet.mail import outbox
+from komet.invites import links, queue, requests
 from komet.mail.kinds import external_url
 from komet.models import AccessRequest, RequestStatus
 from komet.permissions import Permission
@@ -28,7 +27,7 @@ def invite_url(link):
 def index():
     link = links.link_for(current_company().id)
     return render_template("invites/index.html", link=link, url=invite_url(link),
-                           counts=requests.counts(link.company_id), form=EmptyForm())
+                           counts=queue.counts(link.company_id), form=EmptyForm())
 
 
 def _download(body, mimetype, extension):
@@ -75,21 +74,6 @@ def resume():
     if EmptyForm().validate_on_submit() and links.set_paused(links.link_for(current_company().id), False):
         flash("Requests are open again.", "success")
     return htmx.redirect(url_for("invites.index"))
-
-
-@bp.get("/requests", endpoint="requests")
-@requires(MANAGE)
-def requests_index():
-    status = request.args.get("status", RequestStatus.PENDING.value)
-    if status not in set(RequestStatus):
-        abort(404)
-    page = requests.queue_page(RequestStatus(status), request.args.get("page", 1, type=int))
-    company_id = current_company().id
-    return htmx.render("invites/requests.html", "invites/_requests_list.html", page=page,
-                       tab=RequestStatus(status), counts=requests.counts(company_id),
-                       warnings=requests.warnings(page.items, company_id), statuses=list(RequestStatus),
-                       emails=requests.emails_of(page.items, company_id),
-                       notes_form=NotesForm, form=EmptyForm())
 
 
 def _already_decided(access):
@@ -143,30 +127,3 @@ def reject(request_id):
         return _already_decided(access)
     flash(f"{access.business_name}'s request was rejected; we emailed {access.email} politely.", "success")
     return htmx.redirect(url_for("invites.requests", status="pending"))
-
-
-@bp.post("/requests/<int:request_id>/notes")
-@requires(MANAGE)
-def notes(request_id):
-    access = get_or_404(AccessRequest, request_id)
-    form = NotesForm(prefix=f"r{access.id}")
-    if not form.validate_on_submit():
-        return render_template("invites/_notes.html", access=access, notes_form=form), 422
-    requests.save_notes(access, form.internal_notes.data)
-    if htmx.is_htmx():
-        return htmx.trigger(make_response(render_template("invites/_notes.html", access=access, notes_form=form,
-                                                          saved=True)), "komet:notice", "Notes saved.")
-    flash("Notes saved.", "success")
-    return htmx.redirect(url_for("invites.requests", status=access.status.value))
-
-
-@bp.post("/requests/<int:request_id>/emails/<int:email_id>/retry")
-@requires(MANAGE)
-def retry_email(request_id, email_id):
-    access = get_or_404(AccessRequest, request_id)
-    email = requests.email_of(access, email_id)
-    if email is None:
-        abort(404)
-    if EmptyForm().validate_on_submit() and outbox.retry(email):
-        flash(f"The email to {email.to_address} is queued again.", "success")
-    return htmx.redirect(url_for("invites.requests", status=access.status.value))

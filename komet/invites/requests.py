@@ -1,19 +1,15 @@
 """Access requests: what a visitor sends with Register Here, and staff's decision on it."""
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from komet import audit, caching
-from komet.accounts import buyers
+from komet.accounts import activation, buyers
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.mail.outbox import queue_email, queue_emails
-from komet.models import (AccessRequest, Customer, EcommerceUser, Email, Membership, RequestStatus, User,
-                          normalize_email)
-from komet.pagination import paginate
+from komet.models import AccessRequest, Customer, Email, Membership, RequestStatus, User, normalize_email
 from komet.permissions import Permission, roles_with
-from komet.tenancy import scoped
 
-PAGE_SIZE = 25
 FIELDS = ("business_name", "contact_name", "email", "phone", "city", "country", "message")
 
 
@@ -60,43 +56,6 @@ def staff_to_tell(company_id):
                User.is_active.is_(True)).order_by(User.email)).all()
 
 
-def counts(company_id):
-    """{status: number of requests} for the company, every status present."""
-    rows = db.session.execute(select(AccessRequest.status, func.count()).where(AccessRequest.company_id == company_id)
-                              .group_by(AccessRequest.status)).all()
-    found = dict(rows)
-    return {status: found.get(status, 0) for status in RequestStatus}
-
-
-def queue_page(status, page=1):
-    """The current company's requests of one status, newest first."""
-    query = scoped(AccessRequest).where(AccessRequest.status == status).order_by(AccessRequest.id.desc())
-    return paginate(query, page, PAGE_SIZE)
-
-
-def warnings(requests, company_id):
-    """{request id: [warning, ...]} for a page of requests, in two queries."""
-    emails = {r.email for r in requests}
-    if not emails:
-        return {}
-    linked = set(db.session.scalars(
-        select(User.email).join(EcommerceUser, EcommerceUser.user_id == User.id)
-        .where(EcommerceUser.company_id == company_id, User.email.in_(emails))).all())
-    pending = dict(db.session.execute(
-        select(AccessRequest.email, func.count()).where(
-            AccessRequest.company_id == company_id, AccessRequest.email.in_(emails),
-            AccessRequest.status == RequestStatus.PENDING).group_by(AccessRequest.email)).all())
-    result = {}
-    for r in requests:
-        found = []
-        if r.email in linked:
-            found.append("This email already has a login linked to your company.")
-        if pending.get(r.email, 0) - (r.status == RequestStatus.PENDING) > 0:
-            found.append("Another request with this email is already pending.")
-        result[r.id] = found
-    return result
-
-
 class AlreadyDecided(Exception):
     """A colleague decided on the request first."""
 
@@ -111,10 +70,11 @@ def _decide(request, status, actor_id):
         raise AlreadyDecided()
 
 
-def approve(request, *, customer=None, new_customer_name=None, actor_id=None):
+def approve(request, *, customer=None, new_customer_name=None, actor_id=None, confirmed=True):
     """Approve into a new customer (`new_customer_name`) or an existing one (`customer`), and
     create or link the buyer login by the E-commerce users rules (activation or confirm-link
-    email). Raises buyers.Refused (nothing saved) when those rules refuse."""
+    email). Raises buyers.Refused, or buyers.NeedsConfirmation when not `confirmed` and the
+    email has a Komet login already; nothing is saved then."""
     _decide(request, RequestStatus.APPROVED, actor_id)
     try:
         if customer is None:
@@ -122,15 +82,26 @@ def approve(request, *, customer=None, new_customer_name=None, actor_id=None):
             db.session.add(customer)
             db.session.flush()
             caching.bump_history(request.company_id)  # History's "of N customers" grows
-        buyers.add(request.company_id, name=request.contact_name, email=request.email, username=request.email,
-                   customers=[customer], confirmed=True, actor_id=actor_id)
-    except buyers.Refused:
+        account, _ = buyers.add(request.company_id, name=request.contact_name, email=request.email,
+                                username=request.email, customers=[customer], confirmed=confirmed, actor_id=actor_id)
+    except (buyers.Refused, buyers.NeedsConfirmation):
         db.session.rollback()
         raise
     request.customer_id = customer.id
+    _tag_approval_email(request, account)
     audit.record("request_approved", f"{request.business_name} ({request.email}) → customer {customer.name}",
                  company_id=request.company_id, actor_id=actor_id)
     db.session.commit()
+
+
+def _tag_approval_email(request, account):
+    # The activation (or confirm-link) email is the accounts feature's; naming the request in
+    # its context lets the queue show its state to a Sales Manager, who cannot open Setup > Emails.
+    email = db.session.scalar(select(Email).where(
+        Email.company_id == request.company_id, Email.kind.in_(tuple(activation.EMAIL_KINDS.values())),
+        Email.context["account_id"].as_integer() == account.id).order_by(Email.id.desc()).limit(1))
+    if email is not None:
+        email.context = {**email.context, "request_id": request.id}
 
 
 def reject(request, *, reason="", include_reason=False, actor_id=None):
@@ -148,30 +119,3 @@ def reject(request, *, reason="", include_reason=False, actor_id=None):
 def save_notes(request, notes):
     request.internal_notes = (notes or "").strip()
     db.session.commit()
-
-
-KINDS = ("access_request_received", "access_request_staff", "access_request_rejected")
-
-
-def emails_of(page_requests, company_id):
-    """{request id: [its outbox emails]} for a page of requests, in one query: staff see each
-    email's state (queued, sent, failed) so a request is never lost in email."""
-    ids = [r.id for r in page_requests]
-    if not ids:
-        return {}
-    found = db.session.scalars(select(Email).where(
-        Email.company_id == company_id, Email.kind.in_(KINDS),
-        Email.context["request_id"].as_integer().in_(ids)).order_by(Email.id)).all()
-    result = {}
-    for email in found:
-        result.setdefault(email.context["request_id"], []).append(email)
-    return result
-
-
-def email_of(access, email_id):
-    """One outbox email this request caused, or None."""
-    email = db.session.get(Email, email_id)
-    if email is None or email.company_id != access.company_id or email.kind not in KINDS \
-            or email.context.get("request_id") != access.id:
-        return None
-    return email

@@ -112,6 +112,10 @@ class Customer(db.Model):
     """A buyer business: a customer account of one seller company."""
 
     __tablename__ = "customers"
+    # Access requests are checked against a seller's customers by trigram similarity
+    # (komet/invites/lookalikes.py): on PostgreSQL a GIN index (btree_gin + pg_trgm).
+    __table_args__ = (Index("ix_customers_company_id_name_trgm", "company_id", "name", postgresql_using="gin",
+                            postgresql_ops={"name": "gin_trgm_ops"}, postgresql_with={"fastupdate": "off"}),)
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))

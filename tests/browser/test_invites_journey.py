@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from komet.demo import DEMO_PASSWORD
 from komet.extensions import db
-from komet.invites import links
+from komet.invites import links, requests
 from komet.models import Company
 from tests.browser.conftest import shot
 from tests.factories import Made
@@ -150,3 +150,132 @@ def test_a_buyer_of_several_sellers_logs_in_through_the_link_straight_into_that_
     expect(page.get_by_text("You have logged out.")).to_be_visible()
     assert page.url.endswith(path)  # back on the seller's invite page
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+PHONE = {"width": 390, "height": 844}
+LONG_EMAIL = "a" * 48 + "@example.com"  # 60 characters, no place to break
+
+
+def _bloom(app):
+    with app.app_context():
+        company_id = db.session.scalar(select(Company.id).where(Company.slug == "bloom"))
+        db.session.remove()
+    return company_id
+
+
+def test_the_request_queue_fits_a_phone_with_a_sixty_character_email(page, demo, app):
+    assert len(LONG_EMAIL) == 60
+    company_id = _bloom(app)
+    with app.app_context():
+        requests.submit(company_id, business_name="Long Address Florist", contact_name="Lena Long",
+                        email=LONG_EMAIL, phone="", city="", country="", message="")
+        db.session.remove()
+    page.set_viewport_size(PHONE)
+    log_in(page, "sales@bloom.example")
+    page.goto("/setup/users/invite/requests?status=pending")
+    expect(page.get_by_role("article", name="Long Address Florist")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("article", name="Long Address Florist").get_by_role("link", name="Approve").click()
+    expect(page.get_by_role("heading", name="Approve Long Address Florist")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def _submit(app, company_id, *names):
+    with app.app_context():
+        for name in names:
+            email = name.split()[0].lower() + "@newshop.example"
+            requests.submit(company_id, business_name=name, contact_name=f"{name} owner", email=email, phone="",
+                            city="", country="", message="")
+        db.session.remove()
+
+
+def _fits(page):
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_staff_decide_several_requests_at_once_by_keyboard_on_a_phone(page, demo, app):
+    _submit(app, _bloom(app), "Sunny Stems", "Daisy Days", "Tulip Town", "Orchid Outlet")
+    page.set_viewport_size(PHONE)
+    log_in(page, "sales@bloom.example")
+    page.goto("/setup/users/invite/requests?status=pending")
+    expect(page.get_by_role("link", name="Pending (4)")).to_be_visible()
+    _fits(page)
+    page.get_by_role("button", name="Approve selected").focus()
+    page.keyboard.press("Enter")  # nothing ticked: told next to the buttons, nothing decided
+    expect(page.get_by_role("alert")).to_have_text("Tick the requests to decide, or Select all on this page.")
+    expect(page.get_by_role("link", name="Pending (4)")).to_be_visible()
+    _fits(page)
+
+    # Enter in a checkbox decides nothing: the form's default button is a disabled one.
+    page.get_by_role("checkbox", name="Select Tulip Town").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="1 selected")).to_be_visible()
+    expect(page.get_by_role("link", name="Pending (4)")).to_be_visible()
+    expect(page.get_by_role("checkbox", name="Select Tulip Town")).to_be_checked()
+    page.keyboard.press("Space")  # unticked again
+
+    page.get_by_role("checkbox", name="Select all on this page").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("status").filter(has_text="4 selected")).to_be_visible()
+    for name in ("Sunny Stems", "Daisy Days", "Tulip Town", "Orchid Outlet"):
+        expect(page.get_by_role("checkbox", name=f"Select {name}")).to_be_checked()
+    page.get_by_role("checkbox", name="Select Orchid Outlet").focus()
+    page.keyboard.press("Space")  # all but one
+    expect(page.get_by_role("checkbox", name="Select all on this page")).not_to_be_checked()
+    expect(page.get_by_role("status").filter(has_text="3 selected")).to_be_visible()
+    shot(page, "39-access-requests-selected")
+    page.get_by_role("button", name="Approve selected").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Approved 3 of 3 requests")).to_be_visible()
+    summary = page.get_by_role("table", name="What happened to each selected request")
+    expect(summary.get_by_role("row").filter(has_text="Daisy Days")).to_contain_text(
+        "Approved into new customer Daisy Days.")
+    _fits(page)
+    shot(page, "39b-access-requests-decided")
+
+    page.get_by_role("link", name="Back to pending requests").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("checkbox", name="Select Orchid Outlet").focus()
+    page.keyboard.press("Space")
+    page.locator("summary", has_text="Reject selected").focus()
+    page.keyboard.press("Enter")  # opens the reason
+    page.get_by_label("Reason (optional)").focus()
+    page.keyboard.type("We only sell to florists.")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Include the reason in the emails to the requesters")).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Reject selected")).to_be_focused()
+    _fits(page)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Rejected 1 of 1 request")).to_be_visible()
+    expect(page.get_by_role("cell", name="Rejected; the reason was included in the email.")).to_be_visible()
+
+    page.get_by_role("link", name="See rejected requests").click()
+    card = page.get_by_role("article", name="Orchid Outlet")
+    expect(card).to_contain_text("Rejected by Sol Bloom")
+    expect(card).to_contain_text(re.compile(r"E[SD]T\."))
+    page.goto("/setup/users/invite/requests?status=approved")
+    card = page.get_by_role("article", name="Daisy Days")
+    expect(card).to_contain_text(re.compile(r"Approved into customer Daisy Days\s+by Sol Bloom on .+ E[SD]T\."))
+    expect(card).to_contain_text(re.compile(r"Activation\s+to daisy@newshop.example: (Queued|Sending|Sent)"))
+    expect(card).not_to_contain_text("already has a login linked")
+    _fits(page)
+
+
+def test_a_request_from_an_existing_customer_is_named_and_linked_to_it_in_one_keypress(page, demo, app):
+    _submit(app, _bloom(app), "Green Market Inc.")
+    page.set_viewport_size(PHONE)
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/users/invite/requests?status=pending")
+    card = page.get_by_role("article", name="Green Market Inc.")
+    expect(card).to_contain_text("This business name resembles your customer Green Market.")
+    _fits(page)
+    shot(page, "39c-access-request-lookalike")
+    card.get_by_role("button", name="Link to this customer").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Green Market Inc. was approved")).to_be_visible()
+    page.goto("/setup/users/invite/requests?status=approved")
+    expect(page.get_by_role("article", name="Green Market Inc.")).to_contain_text(
+        re.compile(r"Approved into customer Green Market\s+by Ada Bloom"))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from komet.extensions import db
 from komet.invites import links, requests
-from komet.models import (AccessRequest, AuditEvent, Customer, CustomerUser, Email, EcommerceUser,
+from komet.models import (AccessRequest, AuditEvent, Customer, CustomerUser, Email, EcommerceUser, EmailStatus,
                           LinkStatus, RequestStatus, Role)
 from tests.factories import PASSWORD
 
@@ -523,3 +523,214 @@ def test_the_queue_shows_each_email_state_and_retries_a_failed_one(app, client, 
         assert db.session.get(Email, failed_id).status == EmailStatus.PENDING
     other = _request(app, company, email="other@example.com")
     assert client.form_post(f"/setup/users/invite/requests/{other}/emails/{failed_id}/retry").status_code == 404
+
+
+def _card(page, request_id):
+    """The text of one request's card, whitespace collapsed."""
+    card = re.search(rf'<article class="card request" id="request-{request_id}".*?</article>', page, re.S)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", card).split())
+
+
+def test_an_approved_request_shows_its_outcome_and_its_activation_email_not_an_alarm(app, client, make):
+    company = make.company(timezone="America/Los_Angeles")
+    sales = make.staff(company, role=Role.SALES_MANAGER)
+    request_id = _request(app, company)
+    client.login_as(sales).form_post(f"/setup/users/invite/requests/{request_id}/approve",
+                                     data={"choice": "new", "customer_name": "Rose Café"})
+    card = _card(client.get("/setup/users/invite/requests?status=approved").data.decode(), request_id)
+    assert "already has a login linked" not in card
+    assert f"Approved into customer Rose Café by {sales.name} on " in card
+    assert re.search(r"on \w{3} \d{1,2}, \d{4} \d{1,2}:\d\d [AP]M P[SD]T\.", card), card  # the company's zone
+    assert "Activation to rosa@example.com: Queued" in card  # a Sales Manager cannot open Setup > Emails
+
+
+def test_a_rejected_request_shows_who_rejected_it_when_and_the_rejection_email(app, client, make):
+    company = make.company()
+    admin = make.staff(company)
+    request_id = _request(app, company)
+    client.login_as(admin).form_post(f"/setup/users/invite/requests/{request_id}/reject",
+                                     data={"reason": "Outside our area"})
+    with app.app_context():
+        rejection = db.session.scalar(select(Email).where(Email.kind == "access_request_rejected"))
+        rejection.status = EmailStatus.FAILED
+        db.session.commit()
+    card = _card(client.get("/setup/users/invite/requests?status=rejected").data.decode(), request_id)
+    assert f"Rejected by {admin.name} on " in card and re.search(r"E[SD]T\.", card)
+    assert "Reason Outside our area" in card
+    assert "Rejection to rosa@example.com: Failed Retry" in card
+
+
+def test_a_failed_activation_email_can_be_retried_from_the_queue(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company, role=Role.SALES_MANAGER)).form_post(
+        f"/setup/users/invite/requests/{request_id}/approve", data={"choice": "new", "customer_name": "Rose Café"})
+    with app.app_context():
+        activation = db.session.scalar(select(Email).where(Email.kind == "activation"))
+        activation.status = EmailStatus.FAILED
+        db.session.commit()
+        activation_id = activation.id
+    response = client.form_post(f"/setup/users/invite/requests/{request_id}/emails/{activation_id}/retry")
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Email, activation_id).status == EmailStatus.PENDING
+
+
+DECIDE = "/setup/users/invite/requests/decide"
+
+
+def _status(app, request_id):
+    with app.app_context():
+        return db.session.get(AccessRequest, request_id).status
+
+
+def test_the_pending_tab_offers_approve_and_reject_selected_and_the_others_do_not(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company, role=Role.SALES_MANAGER))
+    page = client.get("/setup/users/invite/requests?status=pending").data.decode()
+    assert "Approve selected" in page and "Reject selected" in page and "Select all on this page" in page
+    assert f'name="selected" value="{request_id}" form="bulk-form"' in page
+    assert f'name="page_ids" value="{request_id}"' in page
+    assert "Approve selected" not in client.get("/setup/users/invite/requests?status=approved").data.decode()
+
+
+def test_approve_selected_makes_new_customers_and_skips_what_it_cannot_approve_with_the_reason(app, client, make):
+    company, elsewhere = make.company(), make.company()
+    admin, colleague = make.staff(company), make.staff(company)
+    make.buyer(make.customer(elsewhere), email="known@example.com")  # a Komet login of another seller
+    make.ecommerce_user(company, email="here@example.com")  # already this company's user
+    fresh = _request(app, company, business_name="Fresh Florist", email="fresh@example.com")
+    known = _request(app, company, business_name="Known Shop", email="known@example.com")
+    here = _request(app, company, business_name="Here Again", email="here@example.com")
+    taken = _request(app, company, business_name="Taken Café", email="taken@example.com")
+    client.login_as(colleague).form_post(f"/setup/users/invite/requests/{taken}/reject")  # decided meanwhile
+    response = client.login_as(admin).form_post(DECIDE, data={
+        "action": "approve", "selected": [fresh, known, here, taken]})
+    assert response.status_code == 200
+    summary = " ".join(re.sub(r"<[^>]+>", " ", response.data.decode()).split())
+    assert "Approved 1 of 4 requests" in summary and "3 skipped" in summary
+    assert "Fresh Florist fresh@example.com Approved into new customer Fresh Florist." in summary
+    assert "Known Shop known@example.com Skipped: This email already has a Komet login" in summary
+    assert "Here Again here@example.com Skipped: This person is already an e-commerce user" in summary
+    assert f"Taken Café taken@example.com Skipped: already rejected by {colleague.name}." in summary
+    assert [_status(app, i) for i in (fresh, known, here, taken)] == [
+        RequestStatus.APPROVED, RequestStatus.PENDING, RequestStatus.PENDING, RequestStatus.REJECTED]
+    with app.app_context():  # skipped ones left nothing behind: no customer, no login, no link
+        names = set(db.session.scalars(select(Customer.name).where(Customer.company_id == company.id)))
+        assert "Fresh Florist" in names and not names & {"Known Shop", "Here Again", "Taken Café"}
+        assert db.session.scalar(select(func.count()).select_from(EcommerceUser)
+                                 .where(EcommerceUser.company_id == company.id)) == 2  # here@ and fresh@
+        assert db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "request_approved")).all() \
+            == ["request_approved"]
+        activation = db.session.scalar(select(Email).where(Email.kind == "activation"))
+        assert activation.to_address == "fresh@example.com" and activation.context["request_id"] == fresh
+
+
+def test_reject_selected_sends_one_reason_only_if_ticked_and_audits_each(app, client, make):
+    company = make.company()
+    first = _request(app, company, business_name="First", email="first@example.com")
+    second = _request(app, company, business_name="Second", email="second@example.com")
+    client.login_as(make.staff(company))
+    response = client.form_post(DECIDE, data={"action": "reject", "selected": [first, second],
+                                              "reason": "Outside our area", "include_reason": "y"})
+    assert response.status_code == 200 and b"Rejected 2 of 2 requests" in response.data
+    with app.app_context():
+        from komet.mail.kinds import render_message
+        emails = db.session.scalars(select(Email).where(Email.kind == "access_request_rejected")
+                                    .order_by(Email.to_address)).all()
+        assert [e.to_address for e in emails] == ["first@example.com", "second@example.com"]
+        assert all("Their note: Outside our area" in render_message(e).body for e in emails)
+        details = db.session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "request_rejected")
+                                     .order_by(AuditEvent.id)).all()
+    assert details == ["First (first@example.com): Outside our area", "Second (second@example.com): Outside our area"]
+    third = _request(app, company, business_name="Third", email="third@example.com")
+    client.form_post(DECIDE, data={"action": "reject", "selected": [third], "reason": "Internal only"})
+    with app.app_context():
+        email = db.session.scalar(select(Email).where(Email.to_address == "third@example.com",
+                                                      Email.kind == "access_request_rejected"))
+        assert "Internal only" not in render_message(email).body
+
+
+def test_select_all_on_this_page_decides_the_pages_requests_without_javascript(app, client, make):
+    company = make.company()
+    ids = [_request(app, company, business_name=f"Shop {n}", email=f"shop{n}@example.com") for n in range(3)]
+    client.login_as(make.staff(company))
+    response = client.form_post(DECIDE, data={"action": "reject", "select_all": "y", "page_ids": ids})
+    assert response.status_code == 200 and b"Rejected 3 of 3 requests" in response.data
+    assert {_status(app, i) for i in ids} == {RequestStatus.REJECTED}
+
+
+def test_nothing_ticked_is_422_with_the_message_next_to_the_buttons(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company))
+    response = client.form_post(DECIDE, data={"action": "approve", "page_ids": [request_id]})
+    assert response.status_code == 422
+    assert b"Tick the requests to decide, or Select all on this page." in response.data
+    assert b'id="bulk-form"' in response.data and _status(app, request_id) == RequestStatus.PENDING
+
+
+def test_another_companys_request_in_a_selection_is_404_and_nothing_is_decided(app, client, make, two_companies):
+    ours = _request(app, two_companies["a"], email="ours@example.com")
+    theirs = _request(app, two_companies["b"], email="theirs@example.com")
+    client.login_as(two_companies["a_admin"])
+    assert client.form_post(DECIDE, data={"action": "reject", "selected": [ours, theirs]}).status_code == 404
+    assert _status(app, ours) == _status(app, theirs) == RequestStatus.PENDING
+    assert client.form_post(DECIDE, data={"action": "reject", "selected": [ours]}).status_code == 200
+    assert (_status(app, ours), _status(app, theirs)) == (RequestStatus.REJECTED, RequestStatus.PENDING)
+
+
+def test_two_staff_deciding_overlapping_selections_at_once_decide_each_request_once(app, make):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("needs two real connections writing at once (PostgreSQL)")
+    from komet.invites import bulk
+    company = make.company()
+    approver, rejecter = make.staff(company), make.staff(company)
+    # Names that resemble no other: Approve selected skips a name resembling a customer it just made.
+    names = ["Aster", "Begonia", "Camellia", "Dahlia", "Freesia", "Gardenia", "Hibiscus", "Iris"]
+    ids = [_request(app, company, business_name=name, email=f"shop{n}@example.com") for n, name in enumerate(names)]
+    # Both load their selection (all Pending) before either decides anything.
+    barrier, results = threading.Barrier(2, timeout=20), {}
+
+    def decide(name, selection, how):
+        with app.app_context():
+            chosen = bulk.selected(company.id, selection)
+            barrier.wait()
+            results[name] = how(chosen)
+            db.session.remove()
+
+    threads = [threading.Thread(target=decide, args=("approve", ids[:6], lambda c: bulk.approve_many(
+                   c, actor_id=approver.id))),
+               threading.Thread(target=decide, args=("reject", ids[2:], lambda c: bulk.reject_many(
+                   c, reason="Full", actor_id=rejecter.id)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert set(results) == {"approve", "reject"}
+    approved = {r.email for r in results["approve"] if r.decided}
+    rejected = {r.email for r in results["reject"] if r.decided}
+    assert not approved & rejected and approved | rejected == {f"shop{n}@example.com" for n in range(8)}
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent.action, func.count()).where(
+            AuditEvent.action.in_(["request_approved", "request_rejected"])).group_by(AuditEvent.action)).all()
+        assert dict(events) == {"request_approved": len(approved), "request_rejected": len(rejected)}
+        assert db.session.scalar(select(func.count()).select_from(Customer)
+                                 .where(Customer.company_id == company.id)) == len(approved)
+        rows = db.session.scalars(select(AccessRequest).where(AccessRequest.id.in_(ids))).all()
+        assert {r.email for r in rows if r.status == RequestStatus.APPROVED} == approved
+        assert {r.email for r in rows if r.status == RequestStatus.REJECTED} == rejected
+        assert db.session.scalar(select(func.count()).select_from(Email).where(
+            Email.kind == "access_request_rejected")) == len(rejected)
+
+
+def test_enter_in_a_checkbox_without_javascript_keeps_the_ticks_and_decides_nothing(app, client, make):
+    company = make.company()
+    request_id = _request(app, company)
+    client.login_as(make.staff(company))
+    # Enter in a checkbox clicks the form's first submit button: the hidden "select" one.
+    response = client.form_post(DECIDE, data={"action": "select", "selected": [request_id], "page_ids": [request_id]})
+    assert response.status_code == 200
+    assert f'name="selected" value="{request_id}" form="bulk-form" checked' in response.data.decode()
+    assert _status(app, request_id) == RequestStatus.PENDING
