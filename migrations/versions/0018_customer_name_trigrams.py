@@ -1,7 +1,7 @@
 """Trigram index on a company's customers' names, so a request resembling an existing customer is caught
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 Create Date: 2026-12-07 16:10:00
 
 On PostgreSQL a GIN index of (company_id, name gin_trgm_ops) serves `company_id = :c AND name % :q`
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = '0018'
-down_revision = '0013'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
