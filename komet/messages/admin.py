@@ -22,7 +22,7 @@ def save_message(message, form, user_id):
     now = utcnow()
     message.company_id = current_company().id
     message.title = form.title.data.strip()
-    message.content_html = sanitize(form.content.data)
+    message.content_html = sanitize(form.content.data, message.company_id)
     message.type = form.type.data
     message.expires_on = form.expires_on.data
     message.publish_on = now if form.publish_now.data else (form.publish_on.data or now)

@@ -171,9 +171,20 @@
   });
   onLoad(function (root) { root.querySelectorAll("[data-publish-now]").forEach(syncPublishNow); });
 
+  // The pop-up stack stays below the header, however many lines the header wraps to. The
+  // stack is shown once this is known (static/css/app.css), before any message opens.
+  function measureHeader() {
+    var header = document.querySelector("body > header");
+    var root = document.documentElement;
+    if (header) root.style.setProperty("--header-bottom", Math.max(0, header.getBoundingClientRect().bottom) + "px");
+    root.classList.add("header-measured");
+  }
+  window.addEventListener("resize", measureHeader);
+  onLoad(measureHeader);
+
   // Shop messages are native <dialog>s; <form method="dialog"> closes one and htmx posts the
-  // read on its `close` event. What is left here: open the ones marked to open (the first
-  // Window modal, the newest pop-ups at the lower right), let Esc close a pop-up too (only a
+  // read on its `close` event. What is left here: open the first Window (modal) and announce
+  // the newest pop-ups, which come open at the lower right, let Esc close a pop-up too (only a
   // modal dialog closes on Esc by itself), and open any of them again from the Messages menu.
   // A pop-up that arrives by itself is announced and does not take the focus (someone may be
   // typing a quantity); one the buyer opens does.
@@ -197,13 +208,6 @@
     if (popups.length === 1) say("New message: " + popups[0].querySelector("h2").textContent);
     else if (popups.length > 1) say(popups.length + " new messages, at the lower right of the page.");
   });
-  // The pop-up stack stays below the header, however many lines the header wraps to.
-  function measureHeader() {
-    var header = document.querySelector("body > header");
-    if (header) document.documentElement.style.setProperty("--header-bottom", header.getBoundingClientRect().bottom + "px");
-  }
-  window.addEventListener("resize", measureHeader);
-  onLoad(measureHeader);
   document.addEventListener("keydown", function (event) {
     var dialog = event.target.closest && event.target.closest("dialog.message[open]");
     if (event.key === "Escape" && dialog && !dialog.matches(":modal")) dialog.close();

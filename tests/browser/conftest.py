@@ -84,6 +84,35 @@ document.addEventListener('securitypolicyviolation', (e) => window.__kometCspVio
 """
 
 
+def _watch_csp(context, violations):
+    """Collect every Content-Security-Policy violation of `context`'s pages into `violations`:
+    the browser's console message (also with JavaScript off) and the page's event, which says
+    where it happened."""
+    context.expose_function("__kometCspViolation", lambda text: violations.append(text))
+    context.add_init_script(CSP_JS)
+    context.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
+    return context
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(browser, monkeypatch):
+    """Every browser test fails on a Content-Security-Policy violation in any page it opened, in
+    the `page` fixture's context or one it made itself (without JavaScript, say): the policy
+    refuses what it blocks silently, so a style or script that should apply does not."""
+    violations = []
+    new_context, new_page = browser.new_context, browser.new_page
+    monkeypatch.setattr(browser, "new_context", lambda *args, **kwargs: _watch_csp(new_context(*args, **kwargs), violations))
+
+    def watched_page(*args, **kwargs):
+        page = new_page(*args, **kwargs)
+        _watch_csp(page.context, violations)
+        return page
+
+    monkeypatch.setattr(browser, "new_page", watched_page)
+    yield violations
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
 def _isolate(page):
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
     for url, (name, content_type) in CDN.items():
@@ -103,19 +132,15 @@ def _serve_vendored(path, content_type):
 @pytest.fixture
 def page(page, tmp_path, stack):
     """A page that can reach only this machine, gets htmx from the vendored copy of the CDN
-    file (so Subresource Integrity is checked), fails the test on any Content-Security-Policy
-    violation, and has everything it showed checked by axe-core at the end of the test: each
-    loaded page and each htmx swap."""
-    snapshots, csp_violations = {}, []
+    file (so Subresource Integrity is checked), and has everything it showed checked by
+    axe-core at the end of the test: each loaded page and each htmx swap. (Content-Security-
+    Policy violations fail every browser test: `csp_violations`.)"""
+    snapshots = {}
     page.expose_function("__kometSnapshot", lambda url, html: snapshots.setdefault((url, html), None))
-    page.expose_function("__kometCspViolation", lambda text: csp_violations.append(text))
-    page.on("console", lambda message: "Content Security Policy" in message.text and csp_violations.append(message.text))
     page.add_init_script(SNAPSHOT_JS)
-    page.add_init_script(CSP_JS)
     _isolate(page)
     page.screenshot_dir = SCREENSHOTS or tmp_path
     yield page
-    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
     violations = AxeViolations(check_snapshots(page.context, stack.url, list(snapshots)))
     assert snapshots, "no page was checked for accessibility"
     assert not violations, f"accessibility violations (WCAG 2.2 AA):\n{violations.describe()}"

@@ -50,10 +50,33 @@ def test_a_refused_link_keeps_its_text_and_stops_being_a_link():
 
 
 def test_no_link_is_left_empty_or_wrapped_around_an_image():
-    clean = sanitize('<a href="https://shop.example/"></a><a href="https://shop.example/"><img src="/x.png"></a>')
-    assert "<a" not in clean and '<img alt="" src="/x.png">' in clean
+    clean = sanitize('<a href="https://shop.example/"></a>'
+                     '<a href="https://shop.example/"><img src="/shop/messages/images/3"></a>')
+    assert "<a" not in clean and '<img alt="" src="/shop/messages/images/3">' in clean
 
 
 def test_good_links_stay_links():
     clean = sanitize('<a href="https://shop.example/tulips">Tulips</a>')
     assert clean == '<a href="https://shop.example/tulips" rel="noopener noreferrer">Tulips</a>'
+
+
+def test_only_images_the_app_stored_reach_buyers():
+    clean = sanitize('<p>Roses</p><img src="x"><img src="/x.png"><img src="https://cdn.example/a.png">'
+                     '<img src="//evil.example/shop/messages/images/1"><img src="/shop/messages/images/1/../2">'
+                     '<img src="/shop/messages/images/9" alt="Tulips">')
+    assert clean == '<p>Roses</p><img src="/shop/messages/images/9" alt="Tulips">'
+
+
+def test_a_figure_whose_image_was_not_stored_here_goes_whole():
+    clean = sanitize('<figure><a href="https://elsewhere.example/"><img src="https://elsewhere.example/a.png">'
+                     '</a></figure><p>After</p>')
+    assert clean == "<p>After</p>"
+
+
+def test_every_kept_image_has_an_alt_also_in_the_editors_copy():
+    clean = sanitize('<figure data-trix-attachment="{&quot;contentType&quot;:&quot;image/png&quot;,'
+                     '&quot;url&quot;:&quot;/shop/messages/images/7&quot;}"><img src="/shop/messages/images/7">'
+                     '</figure>')
+    assert '<img alt="" src="/shop/messages/images/7">' in clean
+    [raw] = re.findall(r'data-trix-attachment="([^"]*)"', clean)
+    assert json.loads(raw.replace("&quot;", '"'))["alt"] == ""  # Trix draws no alt at all without it
