@@ -1,7 +1,7 @@
 """Drop images from message content that this app does not serve
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0018
 Create Date: 2026-12-07 16:45:00
 
 Message content used to keep any <img> address (`x`, another site's picture): buyers' shops then
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 
 revision = '0019'
-down_revision = '0013'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
