@@ -85,13 +85,14 @@ def dry_run(company_id, rows):
     for chunk in _chunks(sorted(set(logins.values()) & accounts.keys()), 500):
         links.update(db.session.execute(select(CustomerUser.user_id, CustomerUser.customer_id).where(
             CustomerUser.company_id == company_id, CustomerUser.user_id.in_(chunk))).all())
-    first_line, file_usernames = {}, {}
+    # What earlier rows of the file claimed: an email's username, a username's email, an (email, customer) link.
+    first_line, seen = {}, {}
     for row in rows:
-        row.update(_verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, file_usernames))
+        row.update(_verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, seen))
     return rows
 
 
-def _verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, file_usernames):
+def _verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, seen):
     email, username = normalize_email(row["email"]), normalize_username(row["username"])
     for field in ("name", "email", "username", "customer"):
         if not row[field]:
@@ -111,13 +112,18 @@ def _verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, 
                        "Several of your customers have this name: use the customer's code.")
     user_id = logins.get(email)
     if email in first_line:
-        if file_usernames[email] != username:
+        if seen[email] != username:
             return _refuse(f"Same email as line {first_line[email]} with another username.")
+        # A row that repeats an earlier one changes nothing more: the import will find the link made.
+        repeated = seen.setdefault(("link", email, matches[0]), row["line"])
+        if repeated != row["line"]:
+            return {"verdict": "unchanged", "customer_id": matches[0], "reason": f"Repeats line {repeated}."}
         return {"verdict": "customer", "customer_id": matches[0], "reason": f"Adds a customer to line {first_line[email]}."}
-    owner = taken.get(username) or file_usernames.get(("username", username))
+    owner = taken.get(username) or seen.get(("username", username))
     if owner is not None and owner not in (user_id, email):
         return _refuse("Another e-commerce user of yours has this username.")
-    first_line[email], file_usernames[email], file_usernames[("username", username)] = row["line"], username, email
+    first_line[email], seen[email], seen[("username", username)] = row["line"], username, email
+    seen[("link", email, matches[0])] = row["line"]
     if user_id is not None and user_id in accounts:
         if (user_id, matches[0]) in links:
             return {"verdict": "unchanged", "customer_id": matches[0], "reason": ""}

@@ -141,3 +141,18 @@ def test_an_existing_user_with_a_new_customer_is_shown_and_imported_as_customer_
         ada = db.session.scalar(select(User).where(User.email == "ada@example.com"))
         assert db.session.scalar(select(func.count()).select_from(CustomerUser)
                                  .where(CustomerUser.user_id == ada.id)) == 2
+
+
+def test_a_row_that_repeats_an_earlier_row_is_unchanged_in_the_dry_run_and_in_the_import(app, client, seller):
+    response = upload(client, "name,email,username,customer\nAda,ada@example.com,ada,Rose Café\n"
+                              "Ada,ADA@example.com,ada,rose café\nAda,ada@example.com,ada,GM-1\nBob,bob@example.com,bob,GM-1\n")
+    page = client.get(response.location).text
+    assert "Repeats line 2." in page and "Import 3 rows" in page
+    assert "<strong>1</strong> customer added" in page and "<strong>1</strong> already an e-commerce user here" in page
+    import_id = run_import(app, client, response.location)
+    progress = " ".join(client.hx_get(f"/setup/users/import/{import_id}/progress").text.split())
+    assert "2 created, 0 linked to an existing login, 1 customer added, 1 unchanged, 0 refused" in progress
+    with app.app_context():
+        dry = [row["verdict"] for row in db.session.get(UserImport, import_id).rows]
+        done = [row["outcome"] for row in db.session.get(UserImport, import_id).rows]
+    assert done == dry == ["created", "unchanged", "customer", "created"]
