@@ -1,9 +1,9 @@
 """CSV import of e-commerce users: parse, dry run, and the run the worker does.
 
 The dry run decides each row's verdict with a handful of queries for the whole file; the
-run applies the rows in the worker, a batch per transaction and a savepoint per row, so an
-invalid row never blocks the others. Rows are matched by email: running the same file again
-changes nothing.
+run applies the rows in the worker, a batch per transaction with a fixed number of set-based
+statements (import_batches.py), so an invalid row never blocks the others. Rows are matched
+by email: running the same file again changes nothing.
 """
 import csv
 import io
@@ -14,9 +14,10 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from komet import audit, broker
-from komet.accounts import buyers
+from komet.accounts import import_batches
 from komet.clock import utcnow
 from komet.extensions import db
+from komet.mail import outbox
 from komet.models import (Customer, CustomerUser, EcommerceUser, ImportStatus, User, UserImport, normalize_email,
                           normalize_username)
 
@@ -26,7 +27,7 @@ RUN_IMPORT_ACTOR, IMPORT_QUEUE = "run_user_import", "imports"
 TEMPLATE = "name,email,username,customer\nAda Lovelace,ada@example.com,ada,Rose Café\n"
 HEADERS = {"name": "name", "email": "email", "username": "username", "customer": "customer",
            "customer name": "customer", "customer code": "customer", "customer name or code": "customer"}
-BATCH = 250
+BATCH = 500
 VERDICTS = {"created": "New login created", "linked": "Linked to an existing login", "customer": "Customer added",
             "unchanged": "Already an e-commerce user here: unchanged", "refused": "Refused"}
 
@@ -173,50 +174,65 @@ def start(record):
 
 
 def run(import_id):
-    """Apply an import's rows from where it stopped; safe to run twice (rows match by email)."""
+    """Apply an import's rows from where it stopped, a batch per transaction.
+
+    Safe to run twice, even at once: each batch is claimed before it is applied, and its rows'
+    outcomes commit with its changes, so a retried or resumed import reports what the first
+    attempt did and its totals are the dry run's (when nothing changed in between).
+    """
     record = db.session.get(UserImport, import_id)
     if record is None or record.status == ImportStatus.DONE:
         return
+    company_id, actor_id = record.company_id, record.created_by_id
     record.status = ImportStatus.RUNNING
     db.session.commit()
-    rows = [dict(row) for row in record.rows]
-    for start_at in range(record.processed, record.total, BATCH):
-        for row in rows[start_at:start_at + BATCH]:
-            row["outcome"], row["reason"] = _apply(record, row)
-        record.rows, record.processed = list(rows), min(start_at + BATCH, record.total)
-        db.session.commit()
-    found = counts(record)
-    record.created, record.linked, record.refused = found["created"], found["linked"], found["refused"]
-    record.status, record.finished_at = ImportStatus.DONE, utcnow()
-    audit.record("import_run", f"{record.filename}: {found['created']} created, {found['linked']} linked, "
-                 f"{found['customer']} customers added, {found['unchanged']} unchanged, {found['refused']} refused",
-                 company_id=record.company_id, actor_id=record.created_by_id)
-    db.session.commit()
-
-
-def _apply(record, row):
-    if row["verdict"] == "refused":
-        return "refused", row["reason"]
-    customer = db.session.get(Customer, row["customer_id"])
-    if customer is None or customer.company_id != record.company_id:
-        return "refused", "The customer no longer exists."
-    email = normalize_email(row["email"])
     try:
-        with db.session.begin_nested():
-            user = db.session.scalar(select(User).where(User.email == email))
-            account = user and db.session.scalar(select(EcommerceUser).where(
-                EcommerceUser.company_id == record.company_id, EcommerceUser.user_id == user.id))
-            if account is None:
-                _, created = buyers.add(record.company_id, name=row["name"], email=email, username=row["username"],
-                                        customers=[customer], confirmed=True, actor_id=record.created_by_id,
-                                        action="user_imported")
-                return ("created" if created else "linked"), row.get("reason", "")
-            if db.session.scalar(select(CustomerUser.id).where(CustomerUser.user_id == user.id,
-                                                               CustomerUser.customer_id == customer.id)):
-                return "unchanged", ""
-            db.session.add(CustomerUser(user_id=user.id, customer_id=customer.id, company_id=record.company_id))
-            audit.record("customers_added", customer.name, ecommerce_user_id=account.id,
-                         company_id=record.company_id, actor_id=record.created_by_id)
-            return "customer", ""
-    except buyers.Refused as refused:
-        return "refused", refused.message
+        while (batch := _claim_batch(import_id)) is not None:
+            start_at, rows = batch
+            chunk = rows[start_at:start_at + BATCH]
+            results, emails = import_batches.apply(company_id, actor_id, chunk)
+            for row, (outcome, reason) in zip(chunk, results):
+                # The dry run's reason still explains an outcome it foresaw.
+                row["outcome"], row["reason"] = outcome, row["reason"] if outcome == row["verdict"] else reason
+            db.session.execute(update(UserImport).where(UserImport.id == import_id).values(rows=rows))
+            db.session.commit()
+            for email_id, trace_id in emails:
+                outbox.enqueue(email_id, trace_id)
+        _finish(record)
+    except BaseException:
+        db.session.rollback()  # a batch is all or nothing
+        raise
+
+
+def _claim_batch(import_id):
+    """(first row, every row) of the next batch, claimed in the current transaction; None when done.
+
+    Claiming first takes the import's row lock (the write lock, on SQLite): a second run of
+    the same import waits here, then finds the batch done and moves on.
+    """
+    while True:
+        processed, total = db.session.execute(select(UserImport.processed, UserImport.total)
+                                              .where(UserImport.id == import_id)).one()
+        if processed >= total:
+            return None
+        claimed = db.session.execute(update(UserImport).where(UserImport.id == import_id,
+                                                              UserImport.processed == processed)
+                                     .values(processed=min(processed + BATCH, total))).rowcount
+        if claimed:
+            return processed, [dict(row) for row in db.session.scalar(select(UserImport.rows)
+                                                                      .where(UserImport.id == import_id))]
+        db.session.rollback()
+
+
+def _finish(record):
+    db.session.refresh(record)
+    found = counts(record)
+    finished = db.session.execute(update(UserImport).where(UserImport.id == record.id,
+                                                           UserImport.status != ImportStatus.DONE).values(
+        status=ImportStatus.DONE, finished_at=utcnow(), created=found["created"], linked=found["linked"],
+        refused=found["refused"])).rowcount
+    if finished:  # once, whichever run ends it
+        audit.record("import_run", f"{record.filename}: {found['created']} created, {found['linked']} linked, "
+                     f"{found['customer']} customers added, {found['unchanged']} unchanged, {found['refused']} refused",
+                     company_id=record.company_id, actor_id=record.created_by_id)
+    db.session.commit()
