@@ -145,7 +145,7 @@ def measure_import(env, app):
                     raise RuntimeError("the import did not finish in 20 minutes")
                 time.sleep(0.05)
             total = time.monotonic() - started
-            assert db.session.get(UserImport, record.id).created == IMPORT_ROWS
+            assert db.session.scalar(select(UserImport.created).where(UserImport.id == record.id)) == IMPORT_ROWS
             db.session.remove()
     finally:
         stop_worker(worker)

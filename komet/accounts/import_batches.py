@@ -10,8 +10,8 @@ in the caller's transaction: the batch and the record of its outcomes commit tog
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from komet import audit
@@ -106,9 +106,20 @@ def _decide(company_id, rows, wanted, customers, results):
     return people
 
 
-def _insert(model):
-    """INSERT into `model`'s table in the dialect that knows ON CONFLICT."""
-    return (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model.__table__)
+def _insert(model, rows):
+    """One INSERT of `rows` (dicts with the same keys) into `model`'s table.
+
+    On PostgreSQL the rows go as one array per column (INSERT … SELECT unnest(…)): the
+    statement stays the same size whatever the batch, where VALUES (…), (…) has the driver
+    parse thousands of placeholders, which was a third of an import's time. SQLite takes VALUES.
+    """
+    table = model.__table__
+    if db.session.get_bind().dialect.name != "postgresql":
+        return sqlite_insert(table).values(rows)
+    columns = list(rows[0])
+    return pg_insert(table).from_select(columns, select(*(
+        func.unnest(bindparam(f"{column}_rows", [row[column] for row in rows], type_=ARRAY(table.c[column].type)))
+        for column in columns)))
 
 
 def _insert_logins(people, results):
@@ -117,8 +128,8 @@ def _insert_logins(people, results):
         return
     now, users = utcnow(), User.__table__
     made = dict(db.session.execute(
-        _insert(User).on_conflict_do_nothing(index_elements=["email"]).returning(users.c.email, users.c.id),
-        [{"email": p.email, "name": p.name, "is_active": True, "created_at": now} for p in new.values()]).all())
+        _insert(User, [{"email": p.email, "name": p.name, "is_active": True, "created_at": now} for p in new.values()])
+        .on_conflict_do_nothing(index_elements=["email"]).returning(users.c.email, users.c.id)).all())
     for email, user_id in made.items():
         new[email].user_id, new[email].new_login = user_id, True
     raced = [email for email in new if email not in made]
@@ -136,10 +147,10 @@ def _insert_accounts(company_id, people, results):
         return
     now, accounts = utcnow(), EcommerceUser.__table__
     made = dict(db.session.execute(
-        _insert(EcommerceUser).on_conflict_do_nothing().returning(accounts.c.user_id, accounts.c.id),
-        [{"company_id": company_id, "user_id": p.user_id, "name": p.name, "username": p.username,
-          "status": LinkStatus.PENDING, "activation_nonce": secrets.token_hex(16), "activation_sent_at": now,
-          "created_at": now} for p in new.values()]).all())
+        _insert(EcommerceUser, [{"company_id": company_id, "user_id": p.user_id, "name": p.name, "username": p.username,
+                                 "status": LinkStatus.PENDING, "activation_nonce": secrets.token_hex(16),
+                                 "activation_sent_at": now, "created_at": now} for p in new.values()])
+        .on_conflict_do_nothing().returning(accounts.c.user_id, accounts.c.id)).all())
     for user_id, account_id in made.items():
         new[user_id].account_id, new[user_id].new_account = account_id, True
     lost = [new[user_id] for user_id in new if user_id not in made]
@@ -164,10 +175,10 @@ def _insert_links(company_id, people, results):
         return set()
     now, links = utcnow(), CustomerUser.__table__
     made = set(db.session.execute(
-        _insert(CustomerUser).on_conflict_do_nothing(index_elements=["user_id", "customer_id"])
-        .returning(links.c.user_id, links.c.customer_id),
-        [{"user_id": user_id, "customer_id": customer_id, "company_id": company_id, "created_at": now}
-         for user_id, customer_id in wanted]).all())
+        _insert(CustomerUser, [{"user_id": user_id, "customer_id": customer_id, "company_id": company_id,
+                                "created_at": now} for user_id, customer_id in wanted])
+        .on_conflict_do_nothing(index_elements=["user_id", "customer_id"])
+        .returning(links.c.user_id, links.c.customer_id)).all())
     for key, i in wanted.items():
         if key not in made and results[i][0] == "customer":  # linked a moment ago by someone else
             results[i] = ("unchanged", "")
@@ -183,7 +194,7 @@ def _queue_activation_emails(company_id, people):
             for p in people.values() if p.new_account]
     if not rows:
         return []
-    return [(email_id, trace_id) for email_id in db.session.scalars(_insert(Email).returning(Email.__table__.c.id), rows)]
+    return [(email_id, trace_id) for email_id in db.session.scalars(_insert(Email, rows).returning(Email.__table__.c.id))]
 
 
 def _audit(company_id, actor_id, people, made, customers):
