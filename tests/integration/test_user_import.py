@@ -199,6 +199,9 @@ def test_each_batch_runs_a_bounded_number_of_statements_and_sends_one_email_per_
         kinds = db.session.execute(select(Email.kind, func.count()).where(Email.to_address != "quick@example.com")
                                    .group_by(Email.kind)).all()
         assert dict(kinds) == {"activation": 49, "link_confirm": 1}
+        events = db.session.execute(select(AuditEvent.action, func.count()).where(AuditEvent.actor_id == staff.id)
+                                    .group_by(AuditEvent.action)).all()
+        assert dict(events) == {"user_imported": 50, "customers_added": 5, "import_run": 1}
         assert db.session.scalar(select(func.count()).select_from(CustomerUser)
                                  .where(CustomerUser.user_id == elsewhere.id)) == 2
     drain("emails")
