@@ -12,7 +12,7 @@ from komet import create_app
 from komet.accounts import buyers, imports
 from komet.clock import utcnow
 from komet.extensions import db
-from komet.models import Customer, LoginSession, User, UserImport
+from komet.models import Customer, EcommerceUser, LoginSession, User, UserImport
 from tests.factories import Factory
 
 ROWS = 60
@@ -109,3 +109,55 @@ def test_a_retry_after_a_failed_batch_reports_what_the_dry_run_said(sqlite_app, 
         record = db.session.get(UserImport, import_id)
         assert imports.counts(record) == dry_run
         assert (record.created, record.linked) == (ROWS, 0)
+
+
+def test_a_change_begun_with_a_savepoint_is_undone_whole_on_sqlite(sqlite_app):
+    # Adding an existing login opens its first write with a savepoint; releasing a savepoint
+    # that opened the transaction used to commit it, so a rollback after it kept the link.
+    make = Factory(sqlite_app)
+    company = make.company("Bloom")
+    customer = make.customer(company, "Rose Café")
+    known = make.buyer(make.customer(make.company("Other")), email="known@example.com")
+    with sqlite_app.app_context():
+        buyers.add(company.id, name="Known", email=known.email, username="known",
+                   customers=[db.session.get(Customer, customer.id)], confirmed=True)
+        db.session.rollback()  # e.g. the request failed after the add
+        assert db.session.scalar(select(func.count()).select_from(EcommerceUser)
+                                 .where(EcommerceUser.company_id == company.id)) == 0
+
+
+def test_a_transaction_that_reads_then_writes_waits_for_another_writer_on_sqlite(sqlite_app):
+    make = Factory(sqlite_app)
+    staff = make.staff(make.company("Bloom"))
+    has_read, other_wrote, errors = threading.Event(), threading.Event(), []
+
+    def reads_then_writes():
+        with sqlite_app.app_context():
+            try:
+                with db.session.begin_nested():
+                    db.session.scalar(select(User.name).where(User.id == staff.id))
+                    has_read.set()
+                    other_wrote.wait(timeout=1)  # the other writer waits for this one, or has written
+                    db.session.add(LoginSession(key="first", user_id=staff.id, created_at=utcnow(), last_seen_at=utcnow()))
+                db.session.commit()
+            except OperationalError as error:
+                errors.append(error)
+
+    def writes():
+        has_read.wait(timeout=5)
+        with sqlite_app.app_context():
+            try:
+                db.session.add(LoginSession(key="second", user_id=staff.id, created_at=utcnow(), last_seen_at=utcnow()))
+                db.session.commit()
+            except OperationalError as error:
+                errors.append(error)
+            other_wrote.set()
+
+    threads = [threading.Thread(target=reads_then_writes), threading.Thread(target=writes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with sqlite_app.app_context():
+        assert set(db.session.scalars(select(LoginSession.key))) == {"first", "second"}
