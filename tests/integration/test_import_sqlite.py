@@ -1,6 +1,9 @@
 """The CSV import on `make run`'s embedded database: a SQLite file that the worker and the web
 write at the same time."""
+import re
 import threading
+import time
+import urllib.parse
 
 import flask_migrate
 import pytest
@@ -13,7 +16,7 @@ from komet.accounts import buyers, imports
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import Customer, EcommerceUser, LoginSession, User, UserImport
-from tests.factories import Factory
+from tests.factories import PASSWORD, Factory
 
 ROWS = 60
 
@@ -161,3 +164,39 @@ def test_a_transaction_that_reads_then_writes_waits_for_another_writer_on_sqlite
     assert errors == []
     with sqlite_app.app_context():
         assert set(db.session.scalars(select(LoginSession.key))) == {"first", "second"}
+
+
+def test_make_runs_worker_imports_while_its_web_adds_users_on_one_sqlite_file(sqlite_app, smtp_sink, tmp_path):
+    """`make run`'s processes: gunicorn and a dramatiq worker on one SQLite file."""
+    from tests.integration.test_real_processes import Browser
+    from tests.stack import Stack
+
+    import_id, dry_run, company, staff, customers = checked_import(sqlite_app, rows=1200)  # three batches
+    stack = Stack(sqlite_app.config["SQLALCHEMY_DATABASE_URI"], smtp_sink.port, smtp_sink.path, tmp_path)
+    try:
+        stack.start_web()
+        stack.start_worker()
+        staff_browser = Browser(stack.url)
+        assert staff_browser.submit("/login", {"email": staff.email, "password": PASSWORD})[0] == 200
+        _, page = staff_browser.get(f"/setup/users/import/{import_id}")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        staff_browser.opener.open(f"{stack.url}/setup/users/import/{import_id}/start",  # Import 1200 rows
+                                  data=urllib.parse.urlencode({"csrf_token": token}).encode(), timeout=10)
+        answers, adds_while_importing = [], 0
+        deadline = time.monotonic() + 120
+        while "Import finished" not in (progress := staff_browser.get(f"/setup/users/import/{import_id}/progress")[1]):
+            assert time.monotonic() < deadline, stack.log("worker")[-3000:]
+            adds_while_importing += "Importing:" in progress  # a colleague adds users meanwhile
+            n = len(answers)
+            answers.append(staff_browser.submit("/setup/users/new", {
+                "name": f"Web {n}", "email": f"web{n}@example.com", "username": f"web{n}",
+                "customers": customers[0].id})[0])
+        summary = " ".join(staff_browser.get(f"/setup/users/import/{import_id}/progress")[1].split())
+    finally:
+        stack.stop()
+    assert adds_while_importing and answers == [200] * len(answers)  # each add answered with the list, never a 500
+    assert "database is locked" not in stack.log("worker") + stack.log("web")
+    assert "1200 created, 0 linked to an existing login, 0 customers added, 0 unchanged, 0 refused" in summary
+    with sqlite_app.app_context():
+        assert imports.counts(db.session.get(UserImport, import_id)) == dry_run
+        assert db.session.scalar(select(func.count()).select_from(User).where(User.email.like("web%"))) == len(answers)
