@@ -7,7 +7,7 @@ import dramatiq
 import pytest
 from sqlalchemy import func, select
 
-from komet.accounts import imports
+from komet.accounts import import_batches, imports
 from komet.extensions import db
 from komet.models import AuditEvent, CustomerUser, EcommerceUser, Email, ImportStatus, User, UserImport
 from tests.mailsink import text_of
@@ -238,3 +238,28 @@ def test_two_runs_of_one_import_at_once_report_the_dry_runs_totals(app, make, se
         assert db.session.scalar(select(func.count()).select_from(Email)) == 24  # one activation email each
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "import_run")) == 1
+
+
+def test_an_import_resumed_after_its_worker_died_reports_what_the_first_attempt_did(app, make, seller, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH", 4)
+    staff = make.staff(seller["company"])
+    rows = "".join(f"New {n},new{n}@example.com,new{n},Rose Café\n" for n in range(10))
+    import_id, dry_run = checked(app, seller["company"], staff, "name,email,username,customer\n" + rows)
+    real_apply, batches = import_batches.apply, []
+
+    def dies_in_the_third_batch(*args):
+        batches.append(1)
+        result = real_apply(*args)  # its rows are written, then the worker dies before the commit
+        if len(batches) == 3:
+            raise SystemExit("worker killed")
+        return result
+
+    monkeypatch.setattr(import_batches, "apply", dies_in_the_third_batch)
+    with app.app_context(), pytest.raises(SystemExit):
+        imports.run(import_id)
+    with app.app_context():
+        assert db.session.get(UserImport, import_id).processed == 8  # two batches stayed done
+        imports.run(import_id)  # the message is delivered again
+        record = db.session.get(UserImport, import_id)
+        assert imports.counts(record) == dry_run and record.created == 10
+        assert [row["outcome"] for row in record.rows] == ["created"] * 10
