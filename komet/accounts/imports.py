@@ -69,11 +69,16 @@ def run(import_id):
     attempt did and its totals are the dry run's (when nothing changed in between).
     """
     record = db.session.get(UserImport, import_id)
-    if record is None or record.status == ImportStatus.DONE:
+    if record is None:
         return
     company_id, actor_id = record.company_id, record.created_by_id
-    record.status = ImportStatus.RUNNING
+    # Conditional: another run of the same import may have ended it since it was read.
+    running = db.session.execute(update(UserImport).where(UserImport.id == import_id,
+                                                          UserImport.status != ImportStatus.DONE)
+                                 .values(status=ImportStatus.RUNNING)).rowcount
     db.session.commit()
+    if not running:
+        return
     handoff = _EmailHandoff()
     try:
         while (batch := _claim_batch(import_id)) is not None:
