@@ -88,6 +88,7 @@ def _init_extensions(app):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "savepoint", _sqlite_savepoint_in_a_transaction)
 
 
 def _end_clean_transaction(exception):
@@ -147,9 +148,23 @@ def _sqlite_pragmas(dbapi_connection, _record):
     # busy_timeout makes a writer wait instead of failing at once.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # The driver opens a transaction just before the first write, so that write asks for the
+    # write lock and waits its turn. BEGIN IMMEDIATE takes that lock at once, never a read
+    # lock to upgrade later: an upgrade after another writer committed fails at once, busy
+    # timeout or not ("database is locked").
+    dbapi_connection.isolation_level = "IMMEDIATE"
+
+
+def _sqlite_savepoint_in_a_transaction(conn, _name):
+    # A SAVEPOINT outside a transaction would open a deferred one of its own (reads first, then
+    # an upgrade that fails as above), and releasing it would COMMIT: rows meant to be undone
+    # with the enclosing transaction were kept. Open the real, immediate transaction first.
+    dbapi_connection = conn.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def _register_blueprints(app):
