@@ -38,6 +38,12 @@ class Company(db.Model):
     history_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+def trigram_index(name, column):
+    """A GIN trigram index on PostgreSQL, for the search boxes' ILIKE '%text%' (migration 0016);
+    elsewhere a plain index that such a search does not use (SQLite scans, as it always did)."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 def normalize_email(email):
     return (email or "").strip().lower()
 
@@ -46,6 +52,7 @@ class User(db.Model):
     """Anyone who logs in: seller staff and buyers alike. The email is the login."""
 
     __tablename__ = "users"
+    __table_args__ = (trigram_index("ix_users_email_trgm", "email"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored normalised (trimmed, lower case): that is what makes it unique case-insensitively.
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -110,6 +117,9 @@ class Customer(db.Model):
     """A buyer business: a customer account of one seller company."""
 
     __tablename__ = "customers"
+    # Who-read pages walk a company's customers by name; search finds them by name or code.
+    __table_args__ = (Index("ix_customers_company_id_name", "company_id", "name", "id"),
+                      trigram_index("ix_customers_name_trgm", "name"), trigram_index("ix_customers_code_trgm", "code"))
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -140,7 +150,9 @@ class EcommerceUser(db.Model):
     __table_args__ = (UniqueConstraint("company_id", "user_id", name="uq_ecommerce_users_company_id_user_id"),
                       UniqueConstraint("company_id", "username", name="uq_ecommerce_users_company_id_username"),
                       # Setup > Users pages through the company's users by name from this index alone.
-                      Index("ix_ecommerce_users_company_id_name", "company_id", "name", "id"))
+                      Index("ix_ecommerce_users_company_id_name", "company_id", "name", "id"),
+                      trigram_index("ix_ecommerce_users_name_trgm", "name"),
+                      trigram_index("ix_ecommerce_users_username_trgm", "username"))
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,39 @@
+"""Trigram indexes for Setup > Users search, and customers by name for who-read pages
+
+Revision ID: 0016
+Revises: 0013
+Create Date: 2026-12-07 16:30:00
+
+On PostgreSQL the search indexes are GIN trigram indexes (pg_trgm), which answer
+ILIKE '%text%'; SQLite gets plain indexes of the same names, which such a search does not
+use (it scans, as before), so that the schema matches the models on both.
+"""
+from alembic import op
+
+
+revision = '0016'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+TRIGRAM_INDEXES = [('ix_users_email_trgm', 'users', 'email'),
+                   ('ix_customers_name_trgm', 'customers', 'name'),
+                   ('ix_customers_code_trgm', 'customers', 'code'),
+                   ('ix_ecommerce_users_name_trgm', 'ecommerce_users', 'name'),
+                   ('ix_ecommerce_users_username_trgm', 'ecommerce_users', 'username')]
+
+
+def upgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+    for name, table, column in TRIGRAM_INDEXES:
+        op.create_index(name, table, [column], unique=False, postgresql_using='gin',
+                        postgresql_ops={column: 'gin_trgm_ops'})
+    op.create_index('ix_customers_company_id_name', 'customers', ['company_id', 'name', 'id'], unique=False)
+
+
+def downgrade():
+    # The extension stays: other schemas or apps may use it.
+    op.drop_index('ix_customers_company_id_name', table_name='customers')
+    for name, table, _ in reversed(TRIGRAM_INDEXES):
+        op.drop_index(name, table_name=table)
