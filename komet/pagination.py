@@ -1,8 +1,8 @@
 """One page of a long list, in O(page) whatever the list's length.
 
-A page is read with one row more than it shows, which says whether a next page exists. Only
-then is the list counted, and only up to COUNT_AHEAD rows past the page's start: a company with
-50,000 users is "Page 1 of 40+", not a read of 50,000 rows on every view. A list that fits
+A page is read with one row more than it shows, which says whether a next page exists, and the
+list is counted only up to COUNT_AHEAD rows past the page's start: a company with 50,000 users
+is "Page 1 of 40+", not a read of 50,000 rows on every view. A list that fits
 within that reach (most do) is counted exactly, as before; `counted=False` skips the count
 (Message History, which says only Previous / Next).
 
@@ -58,18 +58,25 @@ class Page:
 
 
 def count_upto(query, limit):
-    """How many rows `query` selects, counting no further than `limit`."""
-    matched = query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(limit)
-    return db.session.scalar(select(func.count()).select_from(matched.subquery()))
+    """A scalar subquery: how many rows `query` selects, counting no further than `limit`."""
+    matched = (query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(limit)
+               .correlate(None))
+    return select(func.count()).select_from(matched.subquery()).correlate(None).scalar_subquery()
 
 
 def paginate(query, page, per_page, counted=True):
-    """Page `page` (from 1) of the select `query`; a page past the end shows the last one."""
+    """Page `page` (from 1) of the select `query`; a page past the end shows the last one.
+
+    One query: the page, one row more (is there a next page?) and, if counted, the capped count
+    as a column computed once (PostgreSQL runs the uncorrelated subquery as an InitPlan).
+    """
     page = min(max(page, 1), MAX_PAGE)
     offset = (page - 1) * per_page
-    rows = db.session.execute(query.limit(per_page + 1).offset(offset)).all()
+    reach = offset + COUNT_AHEAD
+    paged = query.add_columns(count_upto(query, reach + 1).label("total_rows")) if counted else query
+    rows = db.session.execute(paged.limit(per_page + 1).offset(offset)).all()
     if not rows and page > 1:  # past the end (the list shrank, or a hand-typed URL): count, then the last page
-        total = count_upto(query, offset)
+        total = db.session.scalar(select(count_upto(query, offset)))
         if total:
             return paginate(query, math.ceil(total / per_page), per_page, counted)
         return Page([], 1, per_page, 0 if counted else None)
@@ -79,9 +86,9 @@ def paginate(query, page, per_page, counted=True):
     if counted and not more:  # the last page: the rows before it and on it are all there is
         total = offset + len(rows)
     elif counted:
-        reach = offset + COUNT_AHEAD
-        total = count_upto(query, reach + 1)
-        total, capped = min(total, reach), total > reach
+        total, capped = min(rows[0].total_rows, reach), rows[0].total_rows > reach
+    if counted:
+        rows = [row[:-1] for row in rows]
     described = query.column_descriptions
     if len(described) == 1 and described[0]["expr"] is described[0]["entity"]:  # select(Model): models
         rows = [row[0] for row in rows]

@@ -183,10 +183,12 @@ class CustomerUser(db.Model):
     EcommerceUser row for the same company is Active."""
 
     __tablename__ = "customer_users"
-    __table_args__ = (UniqueConstraint("user_id", "customer_id"),)
+    # A search by customer goes from the matching customers to their buyers on this index alone.
+    __table_args__ = (UniqueConstraint("user_id", "customer_id"),
+                      Index("ix_customer_users_customer_id_company_id_user_id", "customer_id", "company_id", "user_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     # Copied from the customer so tenant filters never need a join.
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""Trigram indexes for Setup > Users search, and customers by name for who-read pages
+"""Search and list indexes: trigrams for Setup > Users, customers by name, buyers by customer
 
 Revision ID: 0016
 Revises: 0013
@@ -30,10 +30,19 @@ def upgrade():
         op.create_index(name, table, [column], unique=False, postgresql_using='gin',
                         postgresql_ops={column: 'gin_trgm_ops'})
     op.create_index('ix_customers_company_id_name', 'customers', ['company_id', 'name', 'id'], unique=False)
+    # Covers what the plain customer_id index did (its first column), and answers a search by
+    # customer from the index alone.
+    with op.batch_alter_table('customer_users', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_users_customer_id_company_id_user_id',
+                              ['customer_id', 'company_id', 'user_id'], unique=False)
+        batch_op.drop_index('ix_customer_users_customer_id')
 
 
 def downgrade():
     # The extension stays: other schemas or apps may use it.
+    with op.batch_alter_table('customer_users', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_users_customer_id', ['customer_id'], unique=False)
+        batch_op.drop_index('ix_customer_users_customer_id_company_id_user_id')
     op.drop_index('ix_customers_company_id_name', table_name='customers')
     for name, table, _ in reversed(TRIGRAM_INDEXES):
         op.drop_index(name, table_name=table)

@@ -5,11 +5,14 @@ import pytest
 from flask import g
 from sqlalchemy import event, text
 
-from komet import caching
+from komet import caching, pagination
+from komet.accounts import directory
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.invites import links
-from komet.messages import admin, buyers, schedule
+from komet.messages import admin, buyers, readers, schedule
+from komet.models import Message
+from komet.pagination import count_upto
 from komet.tenancy import Workspace
 
 
@@ -161,3 +164,98 @@ def test_the_scheduler_sweep_finds_due_messages_on_partial_indexes_without_readi
     for plan in plans:
         assert re.search(r"Index Scan using ix_messages_(draft_publish|unexpired_expires)", plan), plan
         assert "Seq Scan" not in plan, plan
+
+
+def _many_buyers(company, count=5000, customers=2000):
+    """`count` e-commerce users of `company` over `customers` customers ("Account n", code "A-n"),
+    a read by each of `message` if given, then fresh planner statistics (in an app context)."""
+    params = {"cid": company.id, "n": count, "c": customers}
+    db.session.execute(text("INSERT INTO customers (company_id, name, code, created_at)"
+                            " SELECT :cid, 'Account ' || g, 'A-' || g, now() FROM generate_series(1, :c) g"), params)
+    db.session.execute(text("INSERT INTO users (email, name, is_active, is_operator, reads_version, created_at)"
+                            " SELECT 'bulk' || g || '@plans.example', 'Buyer ' || g, true, false, 0, now()"
+                            " FROM generate_series(1, :n) g"), params)
+    db.session.execute(text("INSERT INTO ecommerce_users (company_id, user_id, name, username, status, created_at)"
+                            " SELECT :cid, id, name, split_part(email, '@', 1), 'active', now() FROM users"
+                            " WHERE email LIKE 'bulk%@plans.example'"), params)
+    db.session.execute(text("INSERT INTO customer_users (user_id, customer_id, company_id, created_at)"
+                            " SELECT e.user_id, c.id, :cid, now() FROM ecommerce_users e"
+                            " JOIN customers c ON c.company_id = :cid AND c.name = 'Account ' || (e.user_id % :c + 1)"
+                            " WHERE e.company_id = :cid"), params)
+    db.session.commit()
+    _vacuum()
+
+
+def _vacuum():
+    # VACUUM, not only ANALYZE: rows added since a GIN index was built wait in its pending list,
+    # which the planner rightly prices as a scan (autovacuum empties it in production).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def _explain(statement, generic=False):
+    if generic:  # as psycopg runs a statement it has prepared, once PostgreSQL settles on a plan
+        sql, names = _as_prepared_sql(statement)
+        params = statement.compile(dialect=db.engine.dialect).params
+        db.session.execute(text("SET plan_cache_mode = force_generic_plan"))
+        db.session.execute(text(f"PREPARE explained AS {sql}".replace(":", r"\:")))
+        arguments = ", ".join("'" + str(params[name]).replace("'", "''") + "'" for name in names)
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN EXECUTE explained({arguments})".replace(":", r"\:"))))
+        db.session.execute(text("DEALLOCATE explained"))
+        return plan
+    sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    sql = sql.replace("%%", "%")  # the driver's escape; run as it is, with no parameters
+    return "\n".join(db.session.scalars(text("EXPLAIN " + sql.replace(":", r"\:"))))
+
+
+def test_setup_users_search_reads_the_trigram_indexes_not_every_user(app, postgresql, two_companies):
+    company = two_companies["a"]
+    with app.app_context():
+        _many_buyers(company, count=50_000, customers=10_000)
+        ids = directory.matching_ids(company.id, "Account 42", "active")
+        page = ids.add_columns(count_upto(ids, pagination.COUNT_AHEAD + 1)).limit(directory.PAGE_SIZE + 1)
+        plans = [_explain(page), _explain(page, generic=True)]
+        db.session.rollback()
+    for plan in plans:
+        # Each way to match from its own index: name and username, email, customer name and code.
+        for index in ("ix_ecommerce_users_name_trgm", "ix_ecommerce_users_username_trgm", "ix_users_email_trgm",
+                      "ix_customers_name_trgm", "ix_customers_code_trgm"):
+            assert index in plan, plan
+        assert not re.search(r"Seq Scan on (ecommerce_users|users|customers|customer_users)\b", plan), plan
+
+
+def test_setup_users_first_page_reads_a_page_of_the_name_index_and_counts_no_further_than_its_reach(
+        app, postgresql, two_companies):
+    company = two_companies["a"]
+    with app.app_context():
+        _many_buyers(company)
+        query = (directory.users_query(company.id).add_columns(directory.User.email)
+                 .join(directory.User, directory.User.id == directory.EcommerceUser.user_id))
+        page = query.add_columns(count_upto(query, pagination.COUNT_AHEAD + 1)).limit(directory.PAGE_SIZE + 1)
+        plan = _explain(page)
+        db.session.rollback()
+    # The page in name order from the index, stopped after a page; the count stopped at its reach.
+    assert "Index Scan using ix_ecommerce_users_company_id_name" in plan, plan
+    assert "Sort" not in plan and "WindowAgg" not in plan, plan
+    count = plan.split("InitPlan", 1)[1]
+    assert re.search(r"->  Limit .*rows=1001 ", count), plan
+
+
+def test_who_read_page_of_a_message_read_by_thousands_walks_customers_by_name_and_stops_after_a_page(
+        app, postgresql, two_companies, make):
+    company = two_companies["a"]
+    message = make.message(company, "Read by all")
+    with app.app_context():
+        _many_buyers(company, count=5000, customers=5000)
+        db.session.execute(text(
+            "INSERT INTO message_reads (message_id, user_id, customer_id, company_id, read_at)"
+            " SELECT :m, user_id, customer_id, :cid, now() FROM customer_users WHERE company_id = :cid"),
+            {"m": message.id, "cid": company.id})
+        db.session.commit()
+        _vacuum()
+        page = readers._readers(db.session.get(Message, message.id)).limit(readers.PAGE_SIZE + 1)
+        plans = [_explain(page), _explain(page, generic=True)]
+        db.session.rollback()
+    for plan in plans:
+        assert "ix_customers_company_id_name" in plan, plan
+        assert "Seq Scan on message_reads" not in plan and "WindowAgg" not in plan, plan
