@@ -64,21 +64,23 @@ def count_upto(query, limit):
     return select(func.count()).select_from(matched.subquery()).correlate(None).scalar_subquery()
 
 
-def paginate(query, page, per_page, counted=True):
+def paginate(query, page, per_page, counted=True, counting=None):
     """Page `page` (from 1) of the select `query`; a page past the end shows the last one.
 
     One query: the page, one row more (is there a next page?) and, if counted, the capped count
     as a column computed once (PostgreSQL runs the uncorrelated subquery as an InitPlan).
+    `counting`: a cheaper select of as many rows as `query` (without its joins), to count instead.
     """
     page = min(max(page, 1), MAX_PAGE)
     offset = (page - 1) * per_page
     reach = offset + COUNT_AHEAD
-    paged = query.add_columns(count_upto(query, reach + 1).label("total_rows")) if counted else query
+    counting = query if counting is None else counting
+    paged = query.add_columns(count_upto(counting, reach + 1).label("total_rows")) if counted else query
     rows = db.session.execute(paged.limit(per_page + 1).offset(offset)).all()
     if not rows and page > 1:  # past the end (the list shrank, or a hand-typed URL): count, then the last page
-        total = db.session.scalar(select(count_upto(query, offset)))
+        total = db.session.scalar(select(count_upto(counting, offset)))
         if total:
-            return paginate(query, math.ceil(total / per_page), per_page, counted)
+            return paginate(query, math.ceil(total / per_page), per_page, counted, counting)
         return Page([], 1, per_page, 0 if counted else None)
     more = len(rows) > per_page
     rows = rows[:per_page]

@@ -5,7 +5,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, bindparam, case, func, literal, select
 
 from komet import caching
 from komet.extensions import db
@@ -144,12 +144,20 @@ def _bar_counts(message, starts, tz_name):
 
 # -- The readers, a page at a time, and all of them as CSV -------------------------------------
 
+def _message_id(message):
+    # Written into the SQL rather than bound: the best plan depends on how many read this
+    # message (start from its few reads, or walk the customers by name and stop after a page),
+    # and a statement prepared once for every message would keep one plan for both.
+    return bindparam("message_id", message.id, literal_execute=True)
+
+
 def _readers(message):
     # From the company's customers in name order, each joined to its reads of the message: for
     # a message read by thousands, PostgreSQL walks the (company, name) index and stops after a
     # page, instead of sorting every reader to show 25 (a message read by few starts from them).
+    its_reads = and_(MessageRead.customer_id == Customer.id, MessageRead.message_id == _message_id(message))
     return (select(Customer.name, User.name, User.email, MessageRead.read_at).select_from(Customer)
-            .join(MessageRead, and_(MessageRead.customer_id == Customer.id, MessageRead.message_id == message.id))
+            .join(MessageRead, its_reads)
             .join(User, User.id == MessageRead.user_id)
             .where(Customer.company_id == message.company_id)
             .order_by(Customer.name, MessageRead.read_at, MessageRead.id))
@@ -157,7 +165,12 @@ def _readers(message):
 
 def readers_page(message, page=1):
     """A page of who read `message`: (customer, user, email, read_at) by customer, then time."""
-    return paginate(_readers(message), page, PAGE_SIZE)
+    return paginate(_readers(message), page, PAGE_SIZE, counting=_reads(message))
+
+
+def _reads(message):
+    # As many rows as _readers, counted from the reads alone (every read's customer and user exist).
+    return select(MessageRead.id).where(MessageRead.message_id == _message_id(message))
 
 
 def _cell(value):

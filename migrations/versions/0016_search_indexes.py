@@ -1,4 +1,4 @@
-"""Search and list indexes: trigrams for Setup > Users, customers by name, buyers by customer
+"""Search and list indexes: trigrams for Setup > Users; customers, buyers and emails by company
 
 Revision ID: 0016
 Revises: 0013
@@ -36,10 +36,16 @@ def upgrade():
         batch_op.create_index('ix_customer_users_customer_id_company_id_user_id',
                               ['customer_id', 'company_id', 'user_id'], unique=False)
         batch_op.drop_index('ix_customer_users_customer_id')
+    with op.batch_alter_table('emails', schema=None) as batch_op:
+        batch_op.create_index('ix_emails_company_id_id', ['company_id', 'id'], unique=False)
+        batch_op.drop_index('ix_emails_company_id')
 
 
 def downgrade():
     # The extension stays: other schemas or apps may use it.
+    with op.batch_alter_table('emails', schema=None) as batch_op:
+        batch_op.create_index('ix_emails_company_id', ['company_id'], unique=False)
+        batch_op.drop_index('ix_emails_company_id_id')
     with op.batch_alter_table('customer_users', schema=None) as batch_op:
         batch_op.create_index('ix_customer_users_customer_id', ['customer_id'], unique=False)
         batch_op.drop_index('ix_customer_users_customer_id_company_id_user_id')

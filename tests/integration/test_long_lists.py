@@ -25,7 +25,8 @@ def many_users(app, company, count, name="Buyer"):
             " SELECT :cid, id, name, substr(email, 1, instr(email, '@') - 1), 'active', created_at FROM users"
             " WHERE email LIKE :like" if db.engine.dialect.name == "sqlite" else
             "INSERT INTO ecommerce_users (company_id, user_id, name, username, status, created_at)"
-            " SELECT :cid, id, name, split_part(email, '@', 1), 'active', created_at FROM users WHERE email LIKE :like"),
+            " SELECT :cid, id, name, split_part(email, '@', 1), 'active', created_at FROM users"
+            " WHERE email LIKE :like"),
             {"cid": company.id, "like": f"{name.lower()}%-{company.id}@bulk.example"})
         db.session.commit()
 
