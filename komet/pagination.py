@@ -57,9 +57,16 @@ class Page:
         return self.page + 1
 
 
+def _fixed(number):
+    # LIMIT and OFFSET written into the SQL, not bound: in a statement prepared once (psycopg
+    # prepares what runs five times), PostgreSQL's generic plan takes an unknown LIMIT for a
+    # tenth of the rows, and sorts 50,000 readers to show 25 instead of walking an index.
+    return literal(number, literal_execute=True)
+
+
 def count_upto(query, limit):
     """A scalar subquery: how many rows `query` selects, counting no further than `limit`."""
-    matched = (query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(limit)
+    matched = (query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(_fixed(limit))
                .correlate(None))
     return select(func.count()).select_from(matched.subquery()).correlate(None).scalar_subquery()
 
@@ -76,7 +83,7 @@ def paginate(query, page, per_page, counted=True, counting=None):
     reach = offset + COUNT_AHEAD
     counting = query if counting is None else counting
     paged = query.add_columns(count_upto(counting, reach + 1).label("total_rows")) if counted else query
-    rows = db.session.execute(paged.limit(per_page + 1).offset(offset)).all()
+    rows = db.session.execute(paged.limit(_fixed(per_page + 1)).offset(_fixed(offset))).all()
     if not rows and page > 1:  # past the end (the list shrank, or a hand-typed URL): count, then the last page
         total = db.session.scalar(select(count_upto(counting, offset)))
         if total:
