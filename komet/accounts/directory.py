@@ -32,9 +32,7 @@ def _matches(company_id, search, status):
     every user of the company in turn; the arms carry the name, so a page of matches is sorted
     and cut without going back to the table. A CTE: the page and its count share one run.
     """
-    own = [EcommerceUser.company_id == company_id]
-    if status in {s.value for s in LinkStatus}:
-        own.append(EcommerceUser.status == LinkStatus(status))
+    own = [EcommerceUser.company_id == company_id, *_with_status(status)]
     pick = select(EcommerceUser.id, EcommerceUser.name)
     by_customer = (pick.join(CustomerUser, CustomerUser.user_id == EcommerceUser.user_id)
                    .join(Customer, Customer.id == CustomerUser.customer_id)
@@ -62,9 +60,14 @@ def users_query(company_id, search="", status=""):
     text = (search or "").strip()
     if text:
         query = query.where(EcommerceUser.id.in_(select(_matches(company_id, text, status).c.id)))
-    elif status in {s.value for s in LinkStatus}:
-        query = query.where(EcommerceUser.status == LinkStatus(status))
+    else:
+        query = query.where(*_with_status(status))
     return query.order_by(EcommerceUser.name, EcommerceUser.id)
+
+
+def _with_status(status):
+    # A status that is not one of LinkStatus's values (the "All" choice, a hand-typed URL): all.
+    return [EcommerceUser.status == LinkStatus(status)] if status in {s.value for s in LinkStatus} else []
 
 
 def ecommerce_users_page(q="", status="", page=1):

@@ -3,6 +3,7 @@ reading them all (the pager counts a thousand rows past its page, then says "40+
 from sqlalchemy import text
 
 from komet.extensions import db
+from komet.models import EcommerceUser, User
 
 USERS = "/setup/users"
 
@@ -66,3 +67,26 @@ def test_search_pages_its_matches_with_the_same_pager(app, client, make):
     found = client.hx_get(f"{USERS}?q=rosa&page=2").text
     assert "Page 2 of 2<" in found and "40 e-commerce users." in found and "Rosa 00040" in found
     assert "Gus" not in found and "q=rosa" in found
+
+
+def test_users_query_is_the_pages_filter_for_a_whole_export(app, make):
+    from komet.accounts.directory import users_query
+
+    bloom, other = make.company("Bloom"), make.company("Other")
+    rose, green = make.customer(bloom, "Rose Café"), make.customer(bloom, "Green Market")
+    make.buyer(rose, email="zed@example.com")
+    make.buyer(green, email="amy.rose@example.com", active=False)
+    make.buyer(green, email="bob@example.com")
+    make.buyer(make.customer(other, "Rose Other"), email="rosa@example.com")  # another seller's
+    with app.app_context():
+        def found(search, status=""):
+            rows = db.session.execute(users_query(bloom.id, search, status).add_columns(User.email)
+                                      .join(User, User.id == EcommerceUser.user_id)).all()
+            assert [account.name for account, _ in rows] == sorted(account.name for account, _ in rows)
+            return {email for _, email in rows}
+
+        # By email or by customer name, this company's users only, in name order.
+        assert found("rose") == {"amy.rose@example.com", "zed@example.com"}
+        assert found("rose", "pending") == {"amy.rose@example.com"}
+        assert found("", "active") == {"zed@example.com", "bob@example.com"}
+        assert len(found("")) == 3 and found("zzz") == set()
