@@ -221,9 +221,10 @@ def test_setup_users_search_reads_the_trigram_indexes_not_every_user(app, postgr
         plan, generic = _explain(page), _explain(page, generic=True)
         db.session.rollback()
     # Each way to match from its own index: name and username, email, customer name and code.
+    # (Customers' names: this index, or any other trigram index on them.)
     for index in ("ix_ecommerce_users_name_trgm", "ix_ecommerce_users_username_trgm", "ix_users_email_trgm",
-                  "ix_customers_name_trgm", "ix_customers_code_trgm"):
-        assert index in plan, plan
+                  r"ix_customers_\w*name_trgm", "ix_customers_code_trgm"):
+        assert re.search(index, plan), plan
     assert not re.search(r"Seq Scan on (ecommerce_users|users|customers|customer_users)\b", plan), plan
     # Once psycopg prepares the statement, PostgreSQL keeps planning each search with its own
     # text (a custom plan, the one above) as long as the one-size generic plan costs more.
