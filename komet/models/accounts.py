@@ -40,6 +40,12 @@ class Company(db.Model):
     require_two_step: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
+def trigram_index(name, column):
+    """A GIN trigram index on PostgreSQL, for the search boxes' ILIKE '%text%' (migration 0016);
+    elsewhere a plain index that such a search does not use (SQLite scans, as it always did)."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 def normalize_email(email):
     return (email or "").strip().lower()
 
@@ -48,6 +54,7 @@ class User(db.Model):
     """Anyone who logs in: seller staff and buyers alike. The email is the login."""
 
     __tablename__ = "users"
+    __table_args__ = (trigram_index("ix_users_email_trgm", "email"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored normalised (trimmed, lower case): that is what makes it unique case-insensitively.
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -112,10 +119,14 @@ class Customer(db.Model):
     """A buyer business: a customer account of one seller company."""
 
     __tablename__ = "customers"
-    # Access requests are checked against a seller's customers by trigram similarity
-    # (komet/invites/lookalikes.py): on PostgreSQL a GIN index (btree_gin + pg_trgm).
-    __table_args__ = (Index("ix_customers_company_id_name_trgm", "company_id", "name", postgresql_using="gin",
-                            postgresql_ops={"name": "gin_trgm_ops"}, postgresql_with={"fastupdate": "off"}),)
+    # Who-read pages walk a company's customers by name; search finds them by name or code. Access
+    # requests are checked against a seller's customers by trigram similarity
+    # (komet/invites/lookalikes.py) on a GIN (company_id, name) index (btree_gin + pg_trgm), which
+    # also serves the search's ILIKE on names within a company.
+    __table_args__ = (Index("ix_customers_company_id_name", "company_id", "name", "id"),
+                      Index("ix_customers_company_id_name_trgm", "company_id", "name", postgresql_using="gin",
+                            postgresql_ops={"name": "gin_trgm_ops"}, postgresql_with={"fastupdate": "off"}),
+                      trigram_index("ix_customers_code_trgm", "code"))
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -146,7 +157,9 @@ class EcommerceUser(db.Model):
     __table_args__ = (UniqueConstraint("company_id", "user_id", name="uq_ecommerce_users_company_id_user_id"),
                       UniqueConstraint("company_id", "username", name="uq_ecommerce_users_company_id_username"),
                       # Setup > Users pages through the company's users by name from this index alone.
-                      Index("ix_ecommerce_users_company_id_name", "company_id", "name", "id"))
+                      Index("ix_ecommerce_users_company_id_name", "company_id", "name", "id"),
+                      trigram_index("ix_ecommerce_users_name_trgm", "name"),
+                      trigram_index("ix_ecommerce_users_username_trgm", "username"))
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -177,10 +190,12 @@ class CustomerUser(db.Model):
     EcommerceUser row for the same company is Active."""
 
     __tablename__ = "customer_users"
-    __table_args__ = (UniqueConstraint("user_id", "customer_id"),)
+    # A search by customer goes from the matching customers to their buyers on this index alone.
+    __table_args__ = (UniqueConstraint("user_id", "customer_id"),
+                      Index("ix_customer_users_customer_id_company_id_user_id", "customer_id", "company_id", "user_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     # Copied from the customer so tenant filters never need a join.
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

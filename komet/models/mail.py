@@ -20,10 +20,12 @@ class EmailStatus(enum.StrEnum):
 
 class Email(db.Model):
     __tablename__ = "emails"
-    __table_args__ = (Index("ix_emails_status_enqueued_at", "status", "enqueued_at"),)
+    __table_args__ = (Index("ix_emails_status_enqueued_at", "status", "enqueued_at"),
+                      # Setup > Emails: a company's newest first, a page read from the index.
+                      Index("ix_emails_company_id_id", "company_id", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int | None] = mapped_column(
-        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+        ForeignKey("companies.id", ondelete="CASCADE")
     )
     kind: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(254))

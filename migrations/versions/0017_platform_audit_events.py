@@ -2,7 +2,7 @@
 heartbeats.pid_namespace
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-07 16:30:00
 
 The downgrade deletes those events: the old schema has no place for them. Existing heartbeat
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = '0013'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -5,12 +5,15 @@ import pytest
 from flask import g
 from sqlalchemy import event, text
 
-from komet import caching
+from komet import caching, pagination
+from komet.accounts import directory
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.invites import links
-from komet.messages import admin, buyers, schedule
-from komet.tenancy import Workspace
+from komet.messages import admin, buyers, readers, schedule
+from komet.models import Email, Message
+from komet.pagination import count_upto
+from komet.tenancy import Workspace, scoped
 
 
 @pytest.fixture
@@ -161,3 +164,175 @@ def test_the_scheduler_sweep_finds_due_messages_on_partial_indexes_without_readi
     for plan in plans:
         assert re.search(r"Index Scan using ix_messages_(draft_publish|unexpired_expires)", plan), plan
         assert "Seq Scan" not in plan, plan
+
+
+def _many_buyers(company, count=5000, customers=2000):
+    """`count` e-commerce users of `company` over `customers` customers ("Account n", code "A-n"),
+    a read by each of `message` if given, then fresh planner statistics (in an app context)."""
+    params = {"cid": company.id, "n": count, "c": customers}
+    db.session.execute(text("INSERT INTO customers (company_id, name, code, created_at)"
+                            " SELECT :cid, 'Account ' || g, 'A-' || g, now() FROM generate_series(1, :c) g"), params)
+    db.session.execute(text("INSERT INTO users (email, name, is_active, is_operator, reads_version, created_at)"
+                            " SELECT 'bulk' || g || '@plans.example', 'Buyer ' || g, true, false, 0, now()"
+                            " FROM generate_series(1, :n) g"), params)
+    db.session.execute(text("INSERT INTO ecommerce_users (company_id, user_id, name, username, status, created_at)"
+                            " SELECT :cid, id, name, split_part(email, '@', 1), 'active', now() FROM users"
+                            " WHERE email LIKE 'bulk%@plans.example'"), params)
+    db.session.execute(text("INSERT INTO customer_users (user_id, customer_id, company_id, created_at)"
+                            " SELECT e.user_id, c.id, :cid, now() FROM ecommerce_users e"
+                            " JOIN customers c ON c.company_id = :cid AND c.name = 'Account ' || (e.user_id % :c + 1)"
+                            " WHERE e.company_id = :cid"), params)
+    db.session.commit()
+    _vacuum()
+
+
+def _vacuum():
+    # VACUUM, not only ANALYZE: rows added since a GIN index was built wait in its pending list,
+    # which the planner rightly prices as a scan (autovacuum empties it in production).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def _explain(statement, generic=False):
+    if generic:  # as psycopg runs a statement it has prepared, once PostgreSQL settles on a plan
+        compiled = statement.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+        sql, params = str(compiled), compiled.params
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        for number, name in enumerate(names, 1):
+            sql = sql.replace(f"%({name})s", f"${number}")
+        db.session.execute(text("SET plan_cache_mode = force_generic_plan"))
+        db.session.execute(text(f"PREPARE explained AS {sql}".replace(":", r"\:")))
+        arguments = ", ".join("'" + str(params[name]).replace("'", "''") + "'" for name in names)
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN EXECUTE explained({arguments})".replace(":", r"\:"))))
+        db.session.execute(text("DEALLOCATE explained"))
+        return plan
+    sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    sql = sql.replace("%%", "%")  # the driver's escape; run as it is, with no parameters
+    return "\n".join(db.session.scalars(text("EXPLAIN " + sql.replace(":", r"\:"))))
+
+
+def test_setup_users_search_reads_the_trigram_indexes_not_every_user(app, postgresql, two_companies):
+    company = two_companies["a"]
+    with app.app_context():
+        # As many as the bench's company: at a few thousand, reading them all is rightly cheaper.
+        _many_buyers(company, count=50_000, customers=10_000)
+        ids = directory.matching_ids(company.id, "Account 42", "active")
+        page = ids.add_columns(count_upto(ids, pagination.COUNT_AHEAD + 1)).limit(directory.PAGE_SIZE + 1)
+        plan, generic = _explain(page), _explain(page, generic=True)
+        db.session.rollback()
+    # Each way to match from its own index: name and username, email, customer name and code.
+    # (Customers' names: this index, or any other trigram index on them.)
+    for index in ("ix_ecommerce_users_name_trgm", "ix_ecommerce_users_username_trgm", "ix_users_email_trgm",
+                  r"ix_customers_\w*name_trgm", "ix_customers_code_trgm"):
+        assert re.search(index, plan), plan
+    assert not re.search(r"Seq Scan on (ecommerce_users|users|customers|customer_users)\b", plan), plan
+    # Once psycopg prepares the statement, PostgreSQL keeps planning each search with its own
+    # text (a custom plan, the one above) as long as the one-size generic plan costs more.
+    assert _cost(generic) > _cost(plan), (plan, generic)
+
+
+def _run(action, prefix):
+    """The (statement, parameters) starting with `prefix` that `action` runs."""
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, *args):
+        if statement.startswith(prefix):
+            captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return captured
+
+
+def _explain_run(statement, parameters, generic=False):
+    """EXPLAIN of a statement as the app ran it; `generic`: as a prepared statement's generic plan."""
+    if not generic:
+        statement = re.sub(r"%\((\w+)\)s", lambda m: f"'{parameters[m.group(1)]}'", statement)
+        return "\n".join(db.session.scalars(text("EXPLAIN " + statement.replace(":", r"\:"))))
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+    for number, name in enumerate(names, 1):
+        statement = statement.replace(f"%({name})s", f"${number}")
+    db.session.execute(text("SET plan_cache_mode = force_generic_plan"))
+    db.session.execute(text(f"PREPARE ran AS {statement}".replace(":", r"\:")))
+    arguments = ", ".join(f"'{parameters[name]}'" for name in names)
+    plan = "\n".join(db.session.scalars(text(f"EXPLAIN EXECUTE ran({arguments})".replace(":", r"\:"))))
+    db.session.execute(text("DEALLOCATE ran"))
+    db.session.execute(text("SET plan_cache_mode = auto"))
+    return plan
+
+
+def _cost(plan):
+    return float(re.match(r"\S+.*?cost=[\d.]+\.\.([\d.]+)", plan).group(1))
+
+
+def test_setup_users_first_page_reads_a_page_of_the_name_index_and_counts_no_further_than_its_reach(
+        app, postgresql, two_companies):
+    company = two_companies["a"]
+    with app.app_context():
+        _many_buyers(company)
+        query = (directory.users_query(company.id).add_columns(directory.User.email)
+                 .join(directory.User, directory.User.id == directory.EcommerceUser.user_id))
+        page = query.add_columns(count_upto(query, pagination.COUNT_AHEAD + 1)).limit(directory.PAGE_SIZE + 1)
+        plan = _explain(page)
+        db.session.rollback()
+    # The page in name order from the index, stopped after a page; the count stopped at its reach.
+    assert "Index Scan using ix_ecommerce_users_company_id_name" in plan, plan
+    assert "Sort" not in plan and "WindowAgg" not in plan, plan
+    count = plan.split("InitPlan", 1)[1]
+    assert re.search(r"->  Limit .*rows=1001 ", count), plan
+
+
+def test_who_read_page_walks_customers_by_name_for_a_message_read_by_thousands_and_starts_from_a_few_reads(
+        app, postgresql, two_companies, make):
+    company = two_companies["a"]
+    many, few = make.message(company, "Read by all"), make.message(company, "Read by ten")
+    with app.app_context():
+        _many_buyers(company, count=20_000, customers=20_000)
+        for message, limit in ((many, 20_000), (few, 10)):
+            db.session.execute(text(
+                "INSERT INTO message_reads (message_id, user_id, customer_id, company_id, read_at) SELECT :m,"
+                " user_id, customer_id, :cid, now() FROM customer_users WHERE company_id = :cid ORDER BY id LIMIT :n"),
+                {"m": message.id, "cid": company.id, "n": limit})
+        db.session.commit()
+        _vacuum()
+        plans = {}
+        for message, name in ((many, "many"), (few, "few")):
+            (statement, parameters), = _run(lambda: readers.readers_page(db.session.get(Message, message.id)),
+                                            "SELECT customers.name")
+            # Generic: as PostgreSQL may run it once psycopg has prepared it.
+            plans[name] = [_explain_run(statement, parameters), _explain_run(statement, parameters, generic=True)]
+        db.session.rollback()
+    for plan in plans["many"] + plans["few"]:
+        # Planned for a page, even generic: a LIMIT left unknown is taken for a tenth of the
+        # rows, and the plan for 5,000 rows (parallel workers, a sort) costs 20 ms more per page.
+        assert int(re.match(r"Limit .*? rows=(\d+)", plan).group(1)) <= readers.PAGE_SIZE + 1, plan
+        assert "Gather" not in plan, plan
+    for plan in plans["many"]:
+        counting, paging = plan.split("  ->  ", 1)[1].split("\n  ->  ", 1)  # the InitPlan, then the page
+        assert "->  Limit" in counting, plan  # counted no further than its reach
+        assert "ix_customers_company_id_name" in paging, plan  # in name order, stopped after a page
+        assert "Seq Scan" not in paging and "WindowAgg" not in plan, plan
+    for plan in plans["few"]:
+        assert "ix_customers_company_id_name" not in plan, plan  # not 5,000 customers to find ten
+        assert "Seq Scan" not in plan, plan
+
+
+def test_setup_emails_page_reads_the_companys_newest_from_its_index(app, postgresql, two_companies):
+    company, other = two_companies["a"], two_companies["b"]
+    with app.app_context():
+        # Another seller's many emails interleaved with this one's, as in a shared outbox.
+        db.session.execute(text(
+            "INSERT INTO emails (company_id, kind, to_address, context, status, attempts, created_at)"
+            " SELECT CASE WHEN n % 10 = 0 THEN :a ELSE :b END, 'activation', 'x' || n || '@example.com', '{}',"
+            " 'sent', 1, now() FROM generate_series(1, 50000) n"), {"a": company.id, "b": other.id})
+        db.session.commit()
+        _vacuum()
+        with app.test_request_context():
+            g.workspace = Workspace("staff-0", company)
+            query = scoped(Email).order_by(Email.id.desc())  # as komet.mail.outbox.emails_page
+            plan = _explain(query.add_columns(count_upto(query, pagination.COUNT_AHEAD + 1)).limit(26))
+        db.session.rollback()
+    assert "ix_emails_company_id_id" in plan and "Sort" not in plan and "WindowAgg" not in plan, plan
