@@ -116,3 +116,31 @@ def test_setup_users_reads_as_cards_on_a_phone(page, demo):
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]
     shot(page, "27-setup-users-phone")
+
+
+def test_disable_asks_in_the_apps_own_dialog_by_keyboard_on_a_phone(page, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    native = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/users")
+    row = page.locator("tbody tr", has_text="buyer@rosecafe.example")
+    disable = row.get_by_role("button", name=re.compile("^Disable"))
+    disable.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name=re.compile(r"^Disable .*\?$"))
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("their other companies are not affected")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe answer first
+    shot(page, "28-confirm-disable")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(disable).to_be_focused()
+    expect(row).to_contain_text("Active")
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(row).to_contain_text("Disabled")
+    expect(row.get_by_role("button", name=re.compile("^Enable"))).to_be_focused()
+    assert not native, f"the browser's own confirm() was used: {native}"
