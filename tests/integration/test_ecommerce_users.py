@@ -340,3 +340,15 @@ def test_message_changes_go_to_the_audit_log(client, make, seller):
     client.form_post(f"/setup/settings/promotions-and-messages/{message.id}/delete")
     log = client.get("/setup/users/audit").text
     assert "Message copied" in log and "Message deleted" in log and "Tulip week" in log
+
+
+def test_import_counts_read_in_the_singular_and_the_plural(client, seller):
+    from tests.integration.test_user_import import upload
+
+    three = upload(client, "name,email,username,customer\n" + "".join(
+        f"P{n},p{n}@example.com,p{n},Rose Café\n" for n in range(3)))
+    page = client.get(three.location).text
+    assert "3 new logins created" in page and "Import 3 rows" in page
+    one = upload(client, "name,email,username,customer\nQ,q@example.com,q,Rose Café\n")
+    page = client.get(one.location).text
+    assert "1 new login created" in page and "Dry run of 1 row:" in page and "Import 1 row<" in page
