@@ -2,7 +2,11 @@
 import re
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from komet.extensions import db
+from komet.models import Company
+from tests.factories import Made
 from tests.browser.steps import log_in, log_out
 from tests.browser.conftest import shot
 from tests.mailsink import text_of
@@ -100,13 +104,23 @@ def test_staff_import_a_csv_with_two_bad_rows(page, demo, smtp_sink):
     assert len(smtp_sink.wait_for(8)) >= 8
 
 
-def test_setup_users_reads_as_cards_on_a_phone(page, demo):
+def test_setup_users_reads_as_compact_rows_on_a_phone(page, demo, make, app):
     phone = {"width": 390, "height": 844}
     page.set_viewport_size(phone)
+    with app.app_context():
+        bloom = Made(db.session.scalar(select(Company.id).where(Company.slug == "bloom")))
+        db.session.remove()
+    for n in range(25):
+        make.ecommerce_user(bloom, email=f"phone-buyer-{n}@a-rather-long-shop-name.example")
     log_in(page, "admin@bloom.example")
     page.goto("/setup/users")
     expect(page.get_by_role("heading", name="E-Commerce Users")).to_be_visible()
+    expect(page.locator("#users-table tbody tr")).to_have_count(25)
     assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]  # nothing scrolls sideways
+    # A full page of 25 users is a few screens, not 9,000 px of cards: about 100 px a user.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 4_000, f"Setup > Users is {height} px tall on a phone"
+    expect(page.locator("tbody tr").first.locator("td[data-label='Customers']")).to_be_hidden()  # behind Edit
     row = page.locator("tbody tr", has_text="multi@greenmarket.example")  # the longest email
     expect(row.locator("td[data-label='Email']")).to_be_visible()
     edit = row.get_by_role("link", name=re.compile("^Edit"))
