@@ -31,6 +31,20 @@ def ecommerce_users_page(q="", status="", page=1):
     users its window count is the page's main cost, so nothing wider rides along. The page's
     rows and their customers follow in one query each.
     """
+    query = matching(q, status)
+    found = paginate(query.order_by(EcommerceUser.name, EcommerceUser.id), page, PAGE_SIZE)
+    ids = [row[0] for row in found.items]
+    loaded = {account.id: UserRow(account, email, []) for account, email in db.session.execute(
+        select(EcommerceUser, User.email).join(User, User.id == EcommerceUser.user_id)
+        .where(EcommerceUser.id.in_(ids)))} if ids else {}
+    rows = [loaded[i] for i in ids if i in loaded]
+    _attach_customers(rows)
+    return Page(rows, found.page, found.per_page, found.total)
+
+
+def matching(q="", status=""):
+    """The ids of the current company's e-commerce users that the search and status filter keep
+    (Setup > Users' list and its CSV export)."""
     query = scoped(EcommerceUser).with_only_columns(EcommerceUser.id)
     if q.strip():
         text = q.strip()
@@ -41,14 +55,7 @@ def ecommerce_users_page(q="", status="", page=1):
             contains(text, EcommerceUser.name, User.email, EcommerceUser.username), in_customer))
     if status in {s.value for s in LinkStatus}:
         query = query.where(EcommerceUser.status == LinkStatus(status))
-    found = paginate(query.order_by(EcommerceUser.name, EcommerceUser.id), page, PAGE_SIZE)
-    ids = [row[0] for row in found.items]
-    loaded = {account.id: UserRow(account, email, []) for account, email in db.session.execute(
-        select(EcommerceUser, User.email).join(User, User.id == EcommerceUser.user_id)
-        .where(EcommerceUser.id.in_(ids)))} if ids else {}
-    rows = [loaded[i] for i in ids if i in loaded]
-    _attach_customers(rows)
-    return Page(rows, found.page, found.per_page, found.total)
+    return query
 
 
 def user_row(account, customers=None):

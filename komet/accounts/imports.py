@@ -113,6 +113,8 @@ def _verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, 
     if email in first_line:
         if file_usernames[email] != username:
             return _refuse(f"Same email as line {first_line[email]} with another username.")
+        if (user_id, matches[0]) in links:  # the user's second customer, already theirs (an export's rows)
+            return {"verdict": "unchanged", "customer_id": matches[0], "reason": ""}
         return {"verdict": "customer", "customer_id": matches[0], "reason": f"Adds a customer to line {first_line[email]}."}
     owner = taken.get(username) or file_usernames.get(("username", username))
     if owner is not None and owner not in (user_id, email):

@@ -158,3 +158,20 @@ def test_disable_asks_in_the_apps_own_dialog_by_keyboard_on_a_phone(page, demo):
     expect(row).to_contain_text("Disabled")
     expect(row.get_by_role("button", name=re.compile("^Enable"))).to_be_focused()
     assert not native, f"the browser's own confirm() was used: {native}"
+
+
+def test_export_to_csv_downloads_what_the_search_shows_by_keyboard_on_a_phone(page, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/users")
+    page.get_by_label("Search").fill("rosecafe")
+    expect(page.locator("#users-table tbody tr")).to_have_count(1)  # the list swapped in by htmx
+    export = page.get_by_role("link", name=re.compile("^Export to CSV"))
+    expect(export).to_have_accessible_name("Export to CSV (1 e-commerce user matching this search)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    export.focus()
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()
+    assert lines[0].startswith("name,email,username,customer,status,last sign-in")
+    assert len(lines) == 2 and "buyer@rosecafe.example" in lines[1]
