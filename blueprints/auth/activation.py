@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from blueprints.auth import bp
 from blueprints.auth.forms import ForgotPasswordForm, NewPasswordForm
 from komet import tenancy
-from komet.accounts import activation, profile, sessions
+from komet.accounts import activation, devices, profile, sessions
 from komet.extensions import limiter
 from komet.tokens import InvalidToken
 from komet.web import htmx
@@ -82,4 +82,5 @@ def new_activation_link():
 @bp.get("/account/profile")
 @login_required
 def profile_page():
-    return render_template("auth/profile.html", companies=profile.companies_of(current_user))
+    return render_template("auth/profile.html", companies=profile.companies_of(current_user),
+                           devices=devices.devices_of(current_user))

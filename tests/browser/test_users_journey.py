@@ -175,3 +175,39 @@ def test_export_to_csv_downloads_what_the_search_shows_by_keyboard_on_a_phone(pa
     lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()
     assert lines[0].startswith("name,email,username,customer,status,last sign-in")
     assert len(lines) == 2 and "buyer@rosecafe.example" in lines[1]
+
+
+def test_a_buyer_logs_out_another_device_from_profile_by_keyboard_on_a_phone(page, demo, app):
+    from datetime import timedelta
+
+    from komet.clock import utcnow
+    from komet.models import LoginSession, User
+    from tests.integration.test_devices import IPHONE_SAFARI
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    with app.app_context():
+        rosa = db.session.scalar(select(User).where(User.email == "buyer@rosecafe.example"))
+        earlier = utcnow() - timedelta(days=2)
+        db.session.add(LoginSession(key="an-iphone-elsewhere", user_id=rosa.id, created_at=earlier,
+                                    last_seen_at=earlier, user_agent=IPHONE_SAFARI))
+        db.session.commit()
+        db.session.remove()
+    log_in(page, "buyer@rosecafe.example")
+    page.get_by_role("link", name="Profile").click()
+    devices = page.get_by_role("table", name="Your devices")
+    expect(devices.get_by_role("row")).to_have_count(3)  # the header and two devices
+    expect(devices.get_by_role("row", name=re.compile(r"\(this device\)"))).to_contain_text("Chrome")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "29-profile-devices")
+    other = devices.get_by_role("button", name=re.compile("^Log out Mobile Safari 17 on iOS 17"))
+    other.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Log out Mobile Safari 17 on iOS 17?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("That device is logged out.")).to_be_visible()
+    expect(devices.get_by_role("row")).to_have_count(2)
+    with app.app_context():
+        assert db.session.get(LoginSession, "an-iphone-elsewhere") is None
+        db.session.remove()
