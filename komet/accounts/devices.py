@@ -62,7 +62,7 @@ def log_out_device(user, id_):
     """End one of the login's other devices' session; 404 for this device or anyone else's."""
     keys = db.session.scalars(select(LoginSession.key).where(LoginSession.user_id == user.id,
                                                              LoginSession.key != user.session_key)).all()
-    key = next((k for k in keys if hmac.compare_digest(device_id(k), id_)), None)
+    key = next((k for k in keys if hmac.compare_digest(device_id(k).encode(), id_.encode())), None)
     if key is None:
         abort(404)
     db.session.execute(delete(LoginSession).where(LoginSession.key == key, LoginSession.user_id == user.id))

@@ -75,6 +75,7 @@ def test_another_users_device_is_a_404_and_staff_never_see_a_buyers_devices(app,
     page = desk.get("/account/profile").text
     assert "Mobile Safari" not in page and logout_urls(page) == []
     assert desk.form_post(buyers_url).status_code == 404
+    assert desk.form_post("/account/devices/caf%C3%A9/logout").status_code == 404  # not even a digest
     assert phone.get("/account/profile").status_code == 200  # still signed in
 
 
