@@ -211,3 +211,22 @@ def test_a_buyer_logs_out_another_device_from_profile_by_keyboard_on_a_phone(pag
     with app.app_context():
         assert db.session.get(LoginSession, "an-iphone-elsewhere") is None
         db.session.remove()
+
+
+def test_a_buyer_disabled_at_their_only_seller_learns_who_ended_it_on_a_phone(page, demo, app):
+    from sqlalchemy import update
+
+    from komet.models import EcommerceUser, LinkStatus, User
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    with app.app_context():
+        rosa = select(User.id).where(User.email == "buyer@rosecafe.example").scalar_subquery()
+        db.session.execute(update(EcommerceUser).where(EcommerceUser.user_id == rosa)
+                           .values(status=LinkStatus.DISABLED))
+        db.session.commit()
+        db.session.remove()
+    log_in(page, "buyer@rosecafe.example")
+    expect(page.get_by_role("heading", name="Bloom Wholesale Flowers has ended your access")).to_be_visible()
+    expect(page.get_by_role("link", name="admin@bloom.example")).to_have_attribute("href", "mailto:admin@bloom.example")
+    expect(page.get_by_text("not linked to any company yet")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
