@@ -2,6 +2,6 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from blueprints.auth import activation, entry, routes, two_step  # noqa: E402,F401
+from blueprints.auth import activation, devices, entry, routes, two_step  # noqa: E402,F401
 
 bp.before_app_request(entry.setup_gate)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from blueprints.auth import bp, entry
 from blueprints.auth.forms import ForgotPasswordForm, NewPasswordForm
-from komet.accounts import activation, profile, sessions, two_step
+from komet.accounts import activation, devices, profile, sessions, two_step
 from komet.extensions import limiter
 from komet.tokens import InvalidToken
 from komet.web import htmx
@@ -77,4 +77,4 @@ def new_activation_link():
 @login_required
 def profile_page():
     return render_template("auth/profile.html", companies=profile.companies_of(current_user),
-                           two_step_on=two_step.is_on(current_user.id))
+                           devices=devices.devices_of(current_user), two_step_on=two_step.is_on(current_user.id))

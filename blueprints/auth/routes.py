@@ -5,7 +5,7 @@ from blueprints.auth import bp, entry
 from blueprints.auth.forms import (ChangePasswordForm, ChooseWorkspaceForm, ForgotPasswordForm, LoginForm,
                                    NewPasswordForm)
 from komet import tenancy
-from komet.accounts import passwords, sessions
+from komet.accounts import passwords, profile, sessions
 from komet.extensions import limiter
 from komet.invites import links
 from komet.tokens import InvalidToken
@@ -63,7 +63,8 @@ def choose():
             return htmx.redirect(entry.landing_url(chosen))
         form.workspace.errors.append("That company is not available to you any more. Choose another.")
     status = 422 if form.is_submitted() else 200
-    return render_template("auth/choose.html", form=form, workspaces=workspaces), status
+    ended = [] if workspaces else profile.ended_access(current_user)
+    return render_template("auth/choose.html", form=form, workspaces=workspaces, ended=ended), status
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

@@ -1,9 +1,9 @@
-from flask import flash, make_response, render_template, request, url_for
+from flask import Response, flash, make_response, render_template, request, stream_with_context, url_for
 
 from blueprints.users import bp
 from blueprints.users.forms import EcommerceUserForm, EditEcommerceUserForm
 from komet import audit
-from komet.accounts import buyers, directory
+from komet.accounts import buyers, directory, export
 from komet.models import EcommerceUser, LinkStatus
 from komet.permissions import Permission
 from komet.tenancy import current_company, get_or_404
@@ -35,6 +35,14 @@ def index():
     page = directory.ecommerce_users_page(q, status, request.args.get("page", 1, type=int))
     return htmx.render("users/index.html", "users/_users_table.html", page=page, q=q, status_filter=status,
                        statuses=list(LinkStatus))
+
+
+@bp.get("/export.csv")
+@requires(MANAGE)
+def export_csv():
+    chunks = export.csv_chunks(request.args.get("q", ""), request.args.get("status", ""))
+    return Response(stream_with_context(chunks), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={export.filename()}"})
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -94,6 +94,12 @@ def ecommerce_users_page(q="", status="", page=1):
     return replace(found, items=rows)
 
 
+def matching(q="", status=""):
+    """The ids of the current company's e-commerce users that the search and status filter keep
+    (Setup > Users' CSV export: the same filter as the list)."""
+    return users_query(current_company().id, q, status).with_only_columns(EcommerceUser.id)
+
+
 def user_row(account, customers=None):
     """The list's row for one e-commerce user (after an edit); pass `customers` if already loaded."""
     email = db.session.scalar(select(User.email).where(User.id == account.user_id))

@@ -102,6 +102,8 @@ def _verdict(row, by_code, by_name, logins, accounts, taken, links, first_line, 
         repeated = seen.setdefault(("link", email, matches[0]), row["line"])
         if repeated != row["line"]:
             return {"verdict": "unchanged", "customer_id": matches[0], "reason": f"Repeats line {repeated}."}
+        if (user_id, matches[0]) in links:  # the user's second customer, already theirs (an export's rows)
+            return {"verdict": "unchanged", "customer_id": matches[0], "reason": ""}
         return {"verdict": "customer", "customer_id": matches[0], "reason": f"Adds a customer to line {first_line[email]}."}
     owner = taken.get(username) or seen.get(("username", username))
     if owner is not None and owner not in (user_id, email):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from komet.extensions import db
-from komet.models import Company, Customer, CustomerUser, EcommerceUser, LinkStatus, User
+from komet.models import Company, Customer, CustomerUser, EcommerceUser, LinkStatus, Membership, Role, User
 
 
 @dataclass
@@ -13,6 +13,13 @@ class CompanyLink:
     status: LinkStatus
     username: str
     customers: list
+
+
+@dataclass
+class EndedAccess:
+    """A seller that disabled the login: its name, and whom to write to about it (its Admins)."""
+    company: Company
+    contacts: list  # [(name, email)]
 
 
 def login_and_company(account):
@@ -33,3 +40,19 @@ def companies_of(user):
         if company_id in links:
             links[company_id].customers.append(name)
     return list(links.values())
+
+
+def ended_access(user):
+    """The seller companies that ended this login's access (Disabled), by name, each with its
+    Admins as the contact: a buyer shut out of every shop learns who did it and how to ask (2 queries)."""
+    companies = db.session.scalars(
+        select(Company).join(EcommerceUser, EcommerceUser.company_id == Company.id)
+        .where(EcommerceUser.user_id == user.id, EcommerceUser.status == LinkStatus.DISABLED)
+        .order_by(Company.name)).all()
+    ended = {company.id: EndedAccess(company, []) for company in companies}
+    admins = db.session.execute(
+        select(Membership.company_id, User.name, User.email).join(User, User.id == Membership.user_id)
+        .where(Membership.company_id.in_(ended), Membership.role == Role.ADMIN).order_by(User.name)).all() if ended else []
+    for company_id, name, email in admins:
+        ended[company_id].contacts.append((name, email))
+    return list(ended.values())

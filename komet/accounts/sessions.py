@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import LoginSession
+from komet.models.accounts import USER_AGENT_LENGTH
 
 
 def log_in(user, remember=False):
@@ -33,7 +34,9 @@ def renew(user):
 def _start(user, remember):
     user.session_key = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(LoginSession(key=user.session_key, user_id=user.id, created_at=now, last_seen_at=now))
+    agent = (request.headers.get("User-Agent") or "")[:USER_AGENT_LENGTH] or None
+    db.session.add(LoginSession(key=user.session_key, user_id=user.id, created_at=now, last_seen_at=now,
+                                user_agent=agent))
     db.session.commit()
     login_user(user, remember=remember)
 

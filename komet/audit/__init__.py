@@ -70,8 +70,10 @@ def record_platform(action, detail=""):
 
 
 def company_page(page=1, ecommerce_user_id=None):
-    """The current company's events, newest first (one user's, if `ecommerce_user_id` is given)."""
-    query = scoped(AuditEvent).options(joinedload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
+    """The current company's events, newest first (one user's, if `ecommerce_user_id` is given),
+    each with who did it and the e-commerce user it concerns."""
+    query = (scoped(AuditEvent).options(joinedload(AuditEvent.actor), joinedload(AuditEvent.ecommerce_user))
+             .order_by(AuditEvent.id.desc()))
     if ecommerce_user_id is not None:
         query = query.where(AuditEvent.ecommerce_user_id == ecommerce_user_id)
     return paginate(query, page, PAGE_SIZE)

@@ -11,6 +11,7 @@ from komet.extensions import db
 from komet.models.types import UTCDateTime
 
 DEFAULT_TIMEZONE = "America/New_York"
+USER_AGENT_LENGTH = 400
 
 
 class Role(enum.StrEnum):
@@ -99,6 +100,8 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Refreshed at most every LOGIN_SESSION_TOUCH_SECONDS; the scheduler forgets idle rows.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The browser's User-Agent at login (truncated), shown parsed on Profile > Your devices.
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH))
 
 
 class Membership(db.Model):

@@ -26,3 +26,4 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor = relationship("User", lazy="raise")
+    ecommerce_user = relationship("EcommerceUser", lazy="raise")

@@ -23,6 +23,7 @@ ERROR_TITLES = {
 
 def init_app(app):
     app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.filters["plural"] = plural
     app.jinja_env.globals.update(Permission=Permission, zone_label=_zone_label, url_for_id=url_for_id)
     app.context_processor(_context)
     # Browsers and tools ask for /favicon.ico whatever the page's <link rel="icon"> says.
@@ -69,6 +70,12 @@ def _zone_label():
 def _localtime(moment, tz_name=None, with_zone=True):
     """A UTC moment in the current company's zone, e.g. "Nov 23, 2026 9:05 AM EST"."""
     return timezones.format_local(moment, tz_name or _company_timezone(), with_zone)
+
+
+def plural(count, one, many=None):
+    """"1 new login created", "3 new logins created": the count and the words that go with it
+    (`many` defaults to `one` + "s")."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 def _error_page(error):

@@ -228,10 +228,3 @@
     }
   });
 })();
-
-// Destructive buttons ask first even when htmx, which reads their hx-confirm, is missing (the
-// CDN and the app's copy both failed): the plain form would otherwise post without asking.
-document.addEventListener("submit", function (event) {
-  var question = event.submitter && event.submitter.getAttribute("hx-confirm");
-  if (question && typeof htmx === "undefined" && !window.confirm(question)) event.preventDefault();
-});

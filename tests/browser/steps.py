@@ -52,3 +52,16 @@ def pick_customer(page, typed, name):
     page.get_by_label("Find customers by name or code").fill(typed)
     page.get_by_role("list", name="Matches").get_by_role("checkbox", name=name).check()
     expect(page.get_by_role("list", name="Chosen customers").get_by_role("checkbox", name=name)).to_be_checked()
+
+
+def answer_confirmation(page, yes, says=None):
+    """Answer the app's confirmation dialog (static/js/confirm.js): its last button confirms."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    if says:
+        expect(dialog).to_contain_text(says)
+    if yes:
+        dialog.get_by_role("button").last.click()
+    else:
+        dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()

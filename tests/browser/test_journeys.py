@@ -8,7 +8,7 @@ from sqlalchemy import select
 from komet.extensions import db
 from komet.models import Company
 from tests.factories import Made
-from tests.browser.steps import create_message, log_in, write_content
+from tests.browser.steps import answer_confirmation, create_message, log_in, write_content
 from tests.browser.conftest import axe_violations, shot
 from tests.mailsink import text_of
 
@@ -109,8 +109,8 @@ def test_admin_writes_a_message_and_manages_it_in_message_history(page, demo):
     page.get_by_role("button", name="Save").click()
     row = page.locator("tr", has_text="Tulip fortnight 🌷")
     expect(row.get_by_text("Published")).to_be_visible()
-    page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Delete").click()
+    answer_confirmation(page, True)
     expect(page.locator("tr", has_text="Tulip fortnight")).to_have_count(0)
     page.reload()
     expect(page.get_by_text("No messages yet.")).to_be_visible()

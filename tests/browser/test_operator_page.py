@@ -10,7 +10,7 @@ from komet.extensions import db
 from komet.models import Email, EmailStatus
 from komet.ops import heartbeats, operators
 from tests.browser.conftest import shot
-from tests.browser.steps import log_in
+from tests.browser.steps import answer_confirmation, log_in
 from tests.faults import wait_until
 
 
@@ -58,10 +58,8 @@ def test_operator_sees_the_stuck_worker_by_name_and_retries_a_failed_password_re
     assert [m["Subject"] for m in arrived] == ["Reset your Komet password"]
 
     # worker-b's machine is gone for good: forget it, after saying yes to the confirmation.
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     stale.get_by_role("button", name="Forget this process Worker 4242 on worker-b").click()
+    answer_confirmation(page, yes=True, says="Forget Worker 4242 on worker-b?")
     expect(page.get_by_text("Worker 4242 on worker-b is forgotten.")).to_be_visible()
     expect(page.locator("tr[data-process=worker][data-stuck=yes]")).to_have_count(0)
     expect(verdicts).not_to_contain_text("worker-b")
-    assert asked and asked[0].startswith("Forget Worker 4242 on worker-b?")

@@ -2,7 +2,11 @@
 import re
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from komet.extensions import db
+from komet.models import Company
+from tests.factories import Made
 from tests.browser.steps import log_in, log_out
 from tests.browser.conftest import shot
 from tests.mailsink import text_of
@@ -100,13 +104,23 @@ def test_staff_import_a_csv_with_two_bad_rows(page, demo, smtp_sink):
     assert len(smtp_sink.wait_for(8)) >= 8
 
 
-def test_setup_users_reads_as_cards_on_a_phone(page, demo):
+def test_setup_users_reads_as_compact_rows_on_a_phone(page, demo, make, app):
     phone = {"width": 390, "height": 844}
     page.set_viewport_size(phone)
+    with app.app_context():
+        bloom = Made(db.session.scalar(select(Company.id).where(Company.slug == "bloom")))
+        db.session.remove()
+    for n in range(25):
+        make.ecommerce_user(bloom, email=f"phone-buyer-{n}@a-rather-long-shop-name.example")
     log_in(page, "admin@bloom.example")
     page.goto("/setup/users")
     expect(page.get_by_role("heading", name="E-Commerce Users")).to_be_visible()
+    expect(page.locator("#users-table tbody tr")).to_have_count(25)
     assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]  # nothing scrolls sideways
+    # A full page of 25 users is a few screens, not 9,000 px of cards: about 100 px a user.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 4_000, f"Setup > Users is {height} px tall on a phone"
+    expect(page.locator("tbody tr").first.locator("td[data-label='Customers']")).to_be_hidden()  # behind Edit
     row = page.locator("tbody tr", has_text="multi@greenmarket.example")  # the longest email
     expect(row.locator("td[data-label='Email']")).to_be_visible()
     edit = row.get_by_role("link", name=re.compile("^Edit"))
@@ -116,3 +130,103 @@ def test_setup_users_reads_as_cards_on_a_phone(page, demo):
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= phone["width"]
     shot(page, "27-setup-users-phone")
+
+
+def test_disable_asks_in_the_apps_own_dialog_by_keyboard_on_a_phone(page, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    native = []
+    page.on("dialog", lambda dialog: (native.append(dialog.message), dialog.dismiss()))
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/users")
+    row = page.locator("tbody tr", has_text="buyer@rosecafe.example")
+    disable = row.get_by_role("button", name=re.compile("^Disable"))
+    disable.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name=re.compile(r"^Disable .*\?$"))
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("their other companies are not affected")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()  # the safe answer first
+    shot(page, "28-confirm-disable")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(disable).to_be_focused()
+    expect(row).to_contain_text("Active")
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(row).to_contain_text("Disabled")
+    expect(row.get_by_role("button", name=re.compile("^Enable"))).to_be_focused()
+    assert not native, f"the browser's own confirm() was used: {native}"
+
+
+def test_export_to_csv_downloads_what_the_search_shows_by_keyboard_on_a_phone(page, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "admin@bloom.example")
+    page.goto("/setup/users")
+    page.get_by_label("Search").fill("rosecafe")
+    expect(page.locator("#users-table tbody tr")).to_have_count(1)  # the list swapped in by htmx
+    export = page.get_by_role("link", name=re.compile("^Export to CSV"))
+    expect(export).to_have_accessible_name("Export to CSV (1 e-commerce user matching this search)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    export.focus()
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()
+    assert lines[0].startswith("name,email,username,customer,status,last sign-in")
+    assert len(lines) == 2 and "buyer@rosecafe.example" in lines[1]
+
+
+def test_a_buyer_logs_out_another_device_from_profile_by_keyboard_on_a_phone(page, demo, app):
+    from datetime import timedelta
+
+    from komet.clock import utcnow
+    from komet.models import LoginSession, User
+    from tests.integration.test_devices import IPHONE_SAFARI
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    with app.app_context():
+        rosa = db.session.scalar(select(User).where(User.email == "buyer@rosecafe.example"))
+        earlier = utcnow() - timedelta(days=2)
+        db.session.add(LoginSession(key="an-iphone-elsewhere", user_id=rosa.id, created_at=earlier,
+                                    last_seen_at=earlier, user_agent=IPHONE_SAFARI))
+        db.session.commit()
+        db.session.remove()
+    log_in(page, "buyer@rosecafe.example")
+    page.get_by_role("link", name="Profile").click()
+    devices = page.get_by_role("table", name="Your devices")
+    expect(devices.get_by_role("row")).to_have_count(3)  # the header and two devices
+    expect(devices.get_by_role("row", name=re.compile(r"\(this device\)"))).to_contain_text("Chrome")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "29-profile-devices")
+    other = devices.get_by_role("button", name=re.compile("^Log out Mobile Safari 17 on iOS 17"))
+    other.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Log out Mobile Safari 17 on iOS 17?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("That device is logged out.")).to_be_visible()
+    expect(devices.get_by_role("row")).to_have_count(2)
+    with app.app_context():
+        assert db.session.get(LoginSession, "an-iphone-elsewhere") is None
+        db.session.remove()
+
+
+def test_a_buyer_disabled_at_their_only_seller_learns_who_ended_it_on_a_phone(page, demo, app):
+    from sqlalchemy import update
+
+    from komet.models import EcommerceUser, LinkStatus, User
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    with app.app_context():
+        rosa = select(User.id).where(User.email == "buyer@rosecafe.example").scalar_subquery()
+        db.session.execute(update(EcommerceUser).where(EcommerceUser.user_id == rosa)
+                           .values(status=LinkStatus.DISABLED))
+        db.session.commit()
+        db.session.remove()
+    log_in(page, "buyer@rosecafe.example")
+    expect(page.get_by_role("heading", name="Bloom Wholesale Flowers has ended your access")).to_be_visible()
+    expect(page.get_by_role("link", name="admin@bloom.example")).to_have_attribute("href", "mailto:admin@bloom.example")
+    expect(page.get_by_text("not linked to any company yet")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -95,6 +95,19 @@ def test_inactive_link_does_not_open_the_shop(client, make):
     assert client.get("/shop/").status_code == 303
 
 
+def test_a_buyer_disabled_at_their_only_seller_is_told_who_ended_it_and_whom_to_write_to(client, make):
+    from komet.models import LinkStatus, Role
+
+    seller = make.company("Bloom Wholesale")
+    make.staff(seller, email="anna@bloom.example")
+    make.staff(seller, role=Role.SALES_MANAGER, email="sam@bloom.example")
+    buyer = make.buyer(make.customer(seller), active=LinkStatus.DISABLED)
+    assert login(client, buyer.email).location.endswith("/choose")
+    page = client.get("/choose").text
+    assert "Bloom Wholesale has ended your access" in page and 'href="mailto:anna@bloom.example"' in page
+    assert "not linked to any company yet" not in page and "sam@bloom.example" not in page
+
+
 def test_logout_ends_the_session(client, make):
     admin = make.staff(make.company())
     login(client, admin.email)

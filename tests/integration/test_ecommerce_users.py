@@ -323,9 +323,33 @@ def test_audit_log_is_paged_and_only_this_companys(client, make, seller):
     assert "ada@example.com" in log and "zed@example.com" not in log
 
 
+def test_each_line_of_the_company_audit_log_names_its_user_with_a_link_to_their_history(app, client, seller):
+    add(client, [seller["rose"]])
+    add(client, [seller["rose"]], name="Bo Buyer", email="bo@example.com", username="bo")
+    ada, bo = account_of(app, "ada@example.com"), account_of(app, "bo@example.com")
+    client.hx_post(f"/setup/users/{bo.id}", {f"u{bo.id}-name": "Bo Buyer", f"u{bo.id}-username": "bo",
+                                             f"u{bo.id}-customers": [seller["rose"].id, seller["green"].id]})
+    log = client.get("/setup/users/audit").text
+    added = re.search(r"<tr>(?:(?!</tr>).)*Customers added(?:(?!</tr>).)*</tr>", log, re.S).group(0)
+    assert f'href="/setup/users/{bo.id}/audit">Bo Buyer' in added and "Green Market" in added
+    assert f'href="/setup/users/{ada.id}/audit">Ada Buyer' in log
+
+
 def test_message_changes_go_to_the_audit_log(client, make, seller):
     message = make.message(seller["company"], title="Tulip week")
     client.form_post(f"/setup/settings/promotions-and-messages/{message.id}/copy")
     client.form_post(f"/setup/settings/promotions-and-messages/{message.id}/delete")
     log = client.get("/setup/users/audit").text
     assert "Message copied" in log and "Message deleted" in log and "Tulip week" in log
+
+
+def test_import_counts_read_in_the_singular_and_the_plural(client, seller):
+    from tests.integration.test_user_import import upload
+
+    three = upload(client, "name,email,username,customer\n" + "".join(
+        f"P{n},p{n}@example.com,p{n},Rose Café\n" for n in range(3)))
+    page = client.get(three.location).text
+    assert "3 new logins created" in page and "Import 3 rows" in page
+    one = upload(client, "name,email,username,customer\nQ,q@example.com,q,Rose Café\n")
+    page = client.get(one.location).text
+    assert "1 new login created" in page and "Dry run of 1 row:" in page and "Import 1 row<" in page

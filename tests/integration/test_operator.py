@@ -128,7 +128,7 @@ def test_an_operator_forgets_a_process_whose_machine_is_gone(app, client, operat
     page = client.get("/operator/").get_data(as_text=True)
     assert "Worker 1234 on gone-host is stuck" in page
     # The app's confirmation before a destructive action, naming what goes.
-    assert re.search(r'hx-confirm="Forget Worker 1234 on gone-host\?', page)
+    assert re.search(r'data-confirm="Forget Worker 1234 on gone-host\?', page)
     assert page.count("Forget this process") == 1  # only the stuck one offers it
 
     assert client.post(f"/operator/processes/{gone.id}/forget").status_code == 400  # no CSRF token
