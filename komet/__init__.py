@@ -72,7 +72,7 @@ def create_app(config=None, **overrides):
 
 
 def _init_extensions(app):
-    from komet import caching
+    from komet import caching, connections
     from komet.extensions import compress, csrf, db, limiter, login_manager, mail, migrate
 
     if app.config["COMPRESS_RESPONSES"]:
@@ -85,6 +85,7 @@ def _init_extensions(app):
     limiter.init_app(app)
     caching.init_app(app)
     app.teardown_appcontext(_end_clean_transaction)
+    connections.init_app(app)  # read-only requests run without BEGIN/COMMIT; one retry on a dead connection
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)

@@ -52,6 +52,8 @@ def init_app(app):
 
     @app.before_request
     def _take_request_id():
+        if "_komet_rid_token" in g:
+            return  # a request run again after a dead database connection keeps its id
         given = request.headers.get("X-Request-ID", "")
         g._komet_rid_token = request_id.set(given if _SANE_ID.match(given) else uuid.uuid4().hex)
         g._komet_log_started = time.perf_counter()
