@@ -3,7 +3,9 @@
 Seeds PostgreSQL with 10,000 customers (each with a buyer), 2,000 messages and 1,000,000
 reads, then measures requests/second with wrk on loopback of (a) a buyer's shop page with
 its messages, (b) Message History, and (c) a bare one-query Flask page, each served by
-gunicorn with the same settings, and prints (a)/(c) and (b)/(c).
+gunicorn with the same settings, and prints (a)/(c) and (b)/(c), each line with its CPU per
+request (the server's processes and its database backends, from /proc), the load average
+before its run, and met/MISSED against its target.
 
 Then the scaling checks (bench/scaling.py).
 """
@@ -11,12 +13,14 @@ import http.client
 import http.cookiejar
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
@@ -26,9 +30,10 @@ BIN = Path(sys.executable).parent
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/komet_bench")
 PASSWORD = "bench-password-1"
 CUSTOMERS, MESSAGES, READERS_PER_MESSAGE = 10_000, 2_000, 500  # 2,000 x 500 = 1,000,000 reads
-# Issue 13's targets, as ratios to the floor measured in the same run.
+# Issue 19's targets, as ratios to the floor measured in the same run.
 TARGETS = {"shop": 0.5, "history": 0.45, "poll": 0.6, "session": 0.7}
 DURATION = os.environ.get("BENCH_DURATION", "10s")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def sh(*args, **kwargs):
@@ -136,9 +141,16 @@ def seed_company(conn, customers, messages, reads):
                       "WHERE r.message_id = messages.id) WHERE company_id = :cid"), p)
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class Server:
     def __init__(self, app, port, env):
         self.url = f"http://127.0.0.1:{port}"
+        self.database = env["DATABASE_URL"].rsplit("/", 1)[1]  # names its backends in their process titles
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--workers", os.environ.get("BENCH_WORKERS", "2"), app],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -172,7 +184,7 @@ def session_cookie(base_url, email):
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
-def wrk(url, cookie=None, *headers, duration=DURATION, redirect=False):
+def _wrk_output(url, cookie, headers, duration, redirect):
     args = ["wrk", "-t2", "-c8", f"-d{duration}", "--latency", url]
     for header in ([f"Cookie: {cookie}"] if cookie else []) + [f"User-Agent: {BROWSER}", *headers]:
         args[1:1] = ["-H", header]
@@ -180,9 +192,69 @@ def wrk(url, cookie=None, *headers, duration=DURATION, redirect=False):
     # The poll's 204 counts as 2xx; `redirect`: every answer is the 3xx that pages() checked.
     if "Non-2xx" in out and not redirect:
         raise RuntimeError(f"errors while measuring {url}:\n{out}")
+    return out
+
+
+def wrk(url, cookie=None, *headers, duration=DURATION, redirect=False):
+    out = _wrk_output(url, cookie, headers, duration, redirect)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)
     return rps, p50
+
+
+class Run(NamedTuple):
+    rps: float
+    p50: str
+    cpu_ms: float  # CPU per request: the server's gunicorn processes and its database's backends
+    load: float  # the 1-minute load average just before the run
+
+
+def _cpu_ticks(server):
+    """{pid: utime + stime} of `server`'s gunicorn processes and of the PostgreSQL backends
+    connected to its database (their process title names it)."""
+    ticks = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                comm, _, rest = f.read().partition(" (")[2].rpartition(") ")
+            fields = rest.split()
+            mine = server.process.pid in (int(entry.name), int(fields[1]))
+            if not mine and comm == "postgres":
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    mine = server.database in f.read().decode(errors="replace").split()
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+        if mine:
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def measure(server, url, cookie=None, *headers, duration=DURATION, redirect=False):
+    """One wrk run against `server`, with its CPU per request (from /proc) and the load before it."""
+    load = os.getloadavg()[0]
+    before = _cpu_ticks(server)
+    out = _wrk_output(url, cookie, headers, duration, redirect)
+    after = _cpu_ticks(server)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)
+    return Run(rps, p50, ticks * 1000 / CLOCK_TICKS / max(requests, 1), load)
+
+
+HEADER = f"{'page':<42}{'req/s':>9}{'p50':>9}{'CPU ms/req':>11}{'load':>6}{'ratio':>7}{'CPU ratio':>10}  target"
+
+
+def result_line(label, run, floor, target=None):
+    """One printed line: req/s, p50, CPU per request and the load before the run, the req/s ratio
+    and the CPU ratio (floor's CPU per request / this one's) to `floor`, and the verdict on the
+    req/s ratio."""
+    ratio, cpu_ratio = run.rps / floor.rps, floor.cpu_ms / run.cpu_ms if run.cpu_ms else 0
+    verdict = "" if target is None else f">= {target}: {'met' if ratio >= target else 'MISSED'}"
+    return (f"{label:<42}{run.rps:>9.1f}{run.p50:>9}{run.cpu_ms:>11.2f}{run.load:>6.1f}{ratio:>7.2f}"
+            f"{cpu_ratio:>10.2f}  {verdict}")
 
 
 def pages(server):
@@ -211,28 +283,23 @@ def main():
     ensure_database()
     seed()
     results = {}
-    floor = Server("bench.floor:app", 5191, env)
+    floor = Server("bench.floor:app", free_port(), env)
     try:
-        results["floor"] = wrk(floor.url + "/")
+        results["floor"] = measure(floor, floor.url + "/")
     finally:
         floor.stop()
-    app = Server("wsgi:app", 5192, env)
+    app = Server("wsgi:app", free_port(), env)
     try:
         for page, (url, cookie, headers) in pages(app).items():
-            results[page] = wrk(url, cookie, *headers, redirect=page == "session")
+            results[page] = measure(app, url, cookie, *headers, redirect=page == "session")
     finally:
         app.stop()
-    floor_rps = results["floor"][0]
-    print(f"\n{'page':<42}{'req/s':>10}{'p50':>10}{'ratio':>8}  target")
+    print(f"\n{HEADER}")
     for key, label in [("shop", "(a) buyer shop page with its messages"), ("history", "(b) Message History"),
                        ("floor", "(c) bare one-query Flask page"),
                        ("poll", "(d) buyer's poll, nothing new (204)"),
                        ("session", "(e) logged-in, session check only (302)")]:
-        rps, p50 = results[key]
-        ratio = rps / floor_rps
-        target = TARGETS.get(key)
-        verdict = "" if target is None else f">= {target}: {'met' if ratio >= target else 'MISSED'}"
-        print(f"{label:<42}{rps:>10.1f}{p50:>10}{ratio:>8.2f}  {verdict}")
+        print(result_line(label, results[key], results["floor"], TARGETS.get(key)))
     print("\n(d) is a Komet request that checks the session and runs one indexed query, with no page\n"
           "to render. It bounds what any logged-in page can reach against (c).")
     if os.environ.get("BENCH_SCALING", "1") != "0":
