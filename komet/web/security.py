@@ -16,6 +16,7 @@ from komet.permissions import Permission, can
 from komet.tenancy import current_workspace
 from komet.web import htmx
 from komet.web.assets import static_url
+from komet.web.session_cookie import SessionCookies
 
 
 def init_app(app):
@@ -25,6 +26,7 @@ def init_app(app):
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, cdn_fallbacks=cdn_fallbacks, editor_files=editor_files)
+    app.session_interface = SessionCookies()  # anonymous forms get a CSRF cookie, not a session
     app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     app.extensions["komet.csp"] = _policy(app.config)
