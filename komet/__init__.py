@@ -100,9 +100,12 @@ def _end_clean_transaction(exception):
     function gave up on them) is left to the usual rollback. Runs before Flask-SQLAlchemy
     removes the session (teardowns run in reverse order of registration).
     """
+    from komet.connections import nothing_to_commit
     from komet.extensions import db
 
     session = db.session()
+    if exception is None and nothing_to_commit():
+        return  # a read-only request in autocommit: no transaction is open, the session's close will do
     if exception is None and session.in_transaction() and not (session.new or session.dirty or session.deleted):
         session.expire_on_commit = False  # the session ends here: objects keep what they loaded
         try:

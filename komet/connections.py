@@ -22,7 +22,7 @@ import logging
 import re
 from functools import partial
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from psycopg import ServerCursor
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
@@ -47,6 +47,7 @@ def init_app(app):
         return  # SQLite's driver keeps its own transaction rules; nothing here is worth a round trip
     with app.app_context():
         engine = db.engine
+    app.extensions["komet.lazy_transactions"] = True
     event.listen(engine, "begin", _begin_lazily)
     event.listen(engine, "before_cursor_execute", _before_statement)
     event.listen(engine.pool, "checkin", _back_to_transactional)
@@ -72,6 +73,14 @@ def _before_statement(conn, cursor, statement, parameters, context, executemany)
     # A streamed read (yield_per) is a server-side cursor, which lives in a transaction.
     if (not read or isinstance(cursor, ServerCursor)) and conn.info.pop(_LAZY, False):
         conn.connection.dbapi_connection.autocommit = False  # psycopg sends BEGIN before this statement
+        if has_request_context():
+            g._komet_transaction = True
+
+
+def nothing_to_commit():
+    """True when this request's session has only read, in autocommit: its COMMIT would be a no-op."""
+    return (has_request_context() and request.method in READ_ONLY_METHODS and "komet.lazy_transactions" in
+            current_app.extensions and not g.get("_komet_wrote") and not g.get("_komet_transaction"))
 
 
 def _back_to_transactional(dbapi_connection, connection_record):
