@@ -22,7 +22,7 @@ import logging
 import re
 from functools import partial
 
-from flask import current_app, g, has_request_context, request
+from flask import g, has_request_context, request
 from psycopg import ServerCursor
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
@@ -47,7 +47,7 @@ def init_app(app):
         return  # SQLite's driver keeps its own transaction rules; nothing here is worth a round trip
     with app.app_context():
         engine = db.engine
-    app.extensions["komet.lazy_transactions"] = True
+    app.teardown_request(_note_read_only)
     event.listen(engine, "begin", _begin_lazily)
     event.listen(engine, "before_cursor_execute", _before_statement)
     event.listen(engine.pool, "checkin", _back_to_transactional)
@@ -77,10 +77,16 @@ def _before_statement(conn, cursor, statement, parameters, context, executemany)
             g._komet_transaction = True
 
 
+def _note_read_only(exception):
+    # Teardown of the request: the app context's teardown, which ends the session, no longer
+    # sees the request.
+    if request.method in READ_ONLY_METHODS and not g.get("_komet_wrote") and not g.get("_komet_transaction"):
+        g._komet_nothing_to_commit = True
+
+
 def nothing_to_commit():
     """True when this request's session has only read, in autocommit: its COMMIT would be a no-op."""
-    return (has_request_context() and request.method in READ_ONLY_METHODS and "komet.lazy_transactions" in
-            current_app.extensions and not g.get("_komet_wrote") and not g.get("_komet_transaction"))
+    return bool(g.get("_komet_nothing_to_commit"))
 
 
 def _back_to_transactional(dbapi_connection, connection_record):
@@ -112,3 +118,54 @@ def _forget_attempt():
     # id, timers and flags of the request itself (`_komet_*`) stay.
     for name in [name for name in vars(g) if not name.startswith("_komet_")]:
         delattr(g, name)
+
+
+class FastSelect:
+    """A Core SELECT run on the session's connection straight through psycopg, for the one query
+    every request runs (the session check): the same SQL, parameters and values as
+    `connection.execute(statement, params).first()`, without SQLAlchemy's per-execution layer
+    (result metadata, cache lookups, row objects), which cost that query about three times the
+    CPU of psycopg itself. The SQL and the type conversions are worked out once; the engine's
+    statement events still fire (they count queries, and start transactions). Other databases
+    go through SQLAlchemy as usual.
+    """
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled = None  # (dialect, sql, bind names and converters, result converters)
+
+    def first(self, session, params):
+        """The first row as a tuple, or None."""
+        conn = session.connection()
+        dialect = conn.dialect
+        if dialect.driver != "psycopg":
+            row = conn.execute(self.statement, params).first()
+            return None if row is None else tuple(row)
+        if self._compiled is None or self._compiled[0] is not dialect:
+            self._compiled = self._compile(dialect)
+        _, sql, binds, results = self._compiled
+        values = {}
+        for name, (default, convert) in binds.items():
+            value = params.get(name, default)
+            values[name] = value if convert is None or value is None else convert(value)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+            cursor.execute(sql, values)
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
+            row = cursor.fetchone()
+        except Exception as error:  # a dead connection is reported (and invalidated) as SQLAlchemy's own
+            conn._handle_dbapi_exception(error, sql, values, cursor, None)
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(value if convert is None or value is None else convert(value)
+                     for value, convert in zip(row, results))
+
+    def _compile(self, dialect):
+        compiled = self.statement.compile(dialect=dialect)
+        binds = {name: (bind.value if bind.callable is None else bind.callable(), bind.type.bind_processor(dialect))
+                 for name, bind in compiled.binds.items()}
+        results = [column.type.result_processor(dialect, None) for column in self.statement.selected_columns]
+        return dialect, compiled.string, binds, results

@@ -152,3 +152,19 @@ def test_pages_are_answered_after_the_database_dropped_every_pooled_connection(a
     assert killed >= 1
     page = client.get("/shop/")
     assert page.status_code == 200 and "Tulip week" in page.data.decode()
+
+
+def test_the_session_check_reads_exactly_what_sqlalchemy_reads(app, client, two_companies):
+    from komet import tenancy
+
+    staff, buyer = two_companies["a_admin"], two_companies["a_buyer"]
+    client.login_as(staff)
+    client.login_as(buyer)
+    with app.app_context():
+        keys = dict(db.session.execute(select(LoginSession.user_id, LoginSession.key)).all())
+        for who, fast in ((staff, tenancy._STAFF_SESSION), (buyer, tenancy._BUYER_SESSION)):
+            params = {"user_id": who.id, "session_key": keys[who.id], "workspace_id": int(who.workspace.split("-")[1])}
+            expected = tuple(db.session.connection().execute(fast.statement, params).first())
+            assert fast.first(db.session, params) == expected
+            assert any(getattr(value, "tzinfo", None) for value in expected)  # aware times, and the role an enum
+        assert tenancy._USER.first(db.session, {"user_id": staff.id, "session_key": "ended"}) is None
