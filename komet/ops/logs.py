@@ -75,14 +75,15 @@ def init_app(app):
             response.headers["X-Request-ID"] = rid
         if started is None:
             return response
+        req = request._get_current_object()  # once, not through the proxy for each attribute
         # Probes are polled every few seconds: debug, not info.
-        level = logging.DEBUG if request.blueprint == "health" else logging.INFO
+        level = logging.DEBUG if req.blueprint == "health" else logging.INFO
         if log.isEnabledFor(level):
             # makeRecord + handle is log.log without its search of the call stack for a file and
             # line number, which no access line shows and which was most of its cost.
-            method, path, status = request.method, request.path, response.status_code
+            method, path, status = req.method, req.path, response.status_code
             log.handle(log.makeRecord(log.name, level, __file__, 0, "%s %s %s", (method, path, status), None, extra={
-                "request_id": rid, "method": method, "path": path, "endpoint": request.endpoint, "status": status,
+                "request_id": rid, "method": method, "path": path, "endpoint": req.endpoint, "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1)}))
         return response
 
