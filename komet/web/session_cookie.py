@@ -26,6 +26,7 @@ import time
 
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
 
 CSRF_KEY = "csrf_token"  # Flask-WTF's session key (WTF_CSRF_FIELD_NAME)
 _ANONYMOUS_KEYS = frozenset({CSRF_KEY, "_fresh"})
@@ -54,7 +55,7 @@ class SessionCookies(SecureCookieSessionInterface):
             return None
         try:
             data, signed_at = serializer.loads(value, max_age=int(max_age), return_timestamp=True)
-        except Exception:  # BadSignature and friends: an unreadable cookie is no session
+        except BadSignature:  # expired or tampered with: no session, as Flask's own interface does
             return self.session_class()
         if isinstance(data, dict) and all(isinstance(v, _SCALARS) for v in data.values()):
             if len(self._verified) >= _CACHE_SIZE:

@@ -59,7 +59,7 @@ def test_the_real_login_form_logs_in(client, make):
 
 
 def test_the_real_register_form_stores_a_request(app, client, invite):
-    company, token = invite
+    _, token = invite
     page = client.get(f"/i/{token}/register")
     response = client.post(f"/i/{token}/register", data={
         "csrf_token": form_token(page), "business_name": "Bea's Shop", "contact_name": "Bea", "email": "bea@shop.example",
