@@ -143,7 +143,7 @@ def seed_company(conn, customers, messages, reads):
 class Server:
     def __init__(self, app, port, env):
         self.url = f"http://127.0.0.1:{port}"
-        self.database = env["DATABASE_URL"].rsplit("/", 1)[1]  # names its backends in their process titles
+        self.database = env.get("DATABASE_URL", "").rsplit("/", 1)[-1]  # names its backends in their process titles
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--workers", os.environ.get("BENCH_WORKERS", "2"), app],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
