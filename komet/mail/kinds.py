@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from komet import tokens
 from komet.extensions import db
+from komet.mail.headers import one_line
 from komet.models import User
 
 
@@ -42,6 +43,7 @@ def render_message(email):
     if email.kind not in _KINDS:
         raise Undeliverable(f"unknown email kind {email.kind!r}")
     subject, context = _KINDS[email.kind](email)
+    subject = one_line(subject)  # it names a business or a person, as they typed it
     message = Message(
         subject=subject,
         recipients=[email.to_address],

@@ -134,12 +134,13 @@ def deliver(email_id, now=None):
     except NothingToSend as exc:
         _release(email, now, EmailStatus.SKIPPED, str(exc))
         return False
-    except Exception as exc:  # refused, timed out, any SMTP reply: an ordinary retry
-        give_up = _gives_up(email, now)
+    except Exception as exc:  # refused, timed out, any SMTP reply
+        permanent = smtp.failure(exc) == smtp.PERMANENT
+        give_up = permanent or _gives_up(email, now)
         log.warning("email %s attempt %s failed%s: %s", email_id, email.attempts,
-                    "; giving up" if give_up else "; the re-drive tries again", exc)
-        _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING,
-                 f"{type(exc).__name__}: {exc}")
+                    "; it can never be sent" if permanent else "; giving up" if give_up
+                    else "; the re-drive tries again", exc)
+        _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING, smtp.describe(exc))
         return False
     db.session.execute(
         update(Email).where(Email.id == email_id, Email.claimed_at == now)
