@@ -1,11 +1,12 @@
-"""Email outbox: write the row with the change, enqueue after commit, send exactly once.
+"""Email outbox: write the row with the change, enqueue after commit, send at least once.
 
 A row is *claimed* by a conditional update before it is sent, so a second message for the
 same row (a retry, a re-drive, two schedulers) finds nothing to do. A claim is a lease
 (`OUTBOX_LEASE_SECONDS`): a worker that dies mid-send leaves the row `sending`, and at the
 first re-drive after the lease the row goes to another worker. The one window for a
-duplicate is a worker dying between the SMTP server accepting the email and the row being
-marked sent; every email carries a stable Message-ID so a receiving server can drop it.
+duplicate is a worker dying between the SMTP server's 250 and the row's commit as sent; that
+commit is the first thing done after the 250, so a thread has at most one email in it, and
+every email carries a stable Message-ID so a receiving server can drop the copy.
 
 Retries have one driver and one budget. A failed send (refused, timed out, any SMTP error)
 puts the row back to `pending` and the scheduler's re-drive hands it to a worker again after
@@ -125,9 +126,15 @@ def deliver(email_id, now=None):
     if not claimed:
         return False
     email = db.session.get(Email, email_id)
+    accepted = False
     try:
         message = render_message(email)
-        smtp.send(message)
+        with smtp.connection() as host:
+            smtp.send_on(host, message)
+            accepted = True
+            # The server answered 250: mark the row sent now, in its own statement and commit,
+            # before anything else (even QUIT). A worker killed in between sends it twice.
+            _mark_sent(email_id, now, message.subject)
     except Undeliverable as exc:
         _release(email, now, EmailStatus.FAILED, str(exc))
         return False
@@ -135,6 +142,8 @@ def deliver(email_id, now=None):
         _release(email, now, EmailStatus.SKIPPED, str(exc))
         return False
     except Exception as exc:  # refused, timed out, any SMTP reply
+        if accepted:  # the database failed us after the 250: the lease re-drives it (a duplicate)
+            raise
         permanent = smtp.failure(exc) == smtp.PERMANENT
         give_up = permanent or _gives_up(email, now)
         log.warning("email %s attempt %s failed%s: %s", email_id, email.attempts,
@@ -142,12 +151,15 @@ def deliver(email_id, now=None):
                     else "; the re-drive tries again", exc)
         _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING, smtp.describe(exc))
         return False
+    return True
+
+
+def _mark_sent(email_id, claimed_at, subject):
     db.session.execute(
-        update(Email).where(Email.id == email_id, Email.claimed_at == now)
-        .values(status=EmailStatus.SENT, sent_at=utcnow(), subject=message.subject, last_error=None)
+        update(Email).where(Email.id == email_id, Email.claimed_at == claimed_at)
+        .values(status=EmailStatus.SENT, sent_at=utcnow(), subject=subject[:255], last_error=None)
     )
     db.session.commit()
-    return True
 
 
 def _gives_up(email, now):

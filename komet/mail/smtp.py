@@ -8,6 +8,7 @@ raises, which the outbox treats as any other failed attempt.
 """
 import smtplib
 import time
+from contextlib import contextmanager
 
 from flask import current_app
 from flask_mail import BadHeaderError, Connection, sanitize_address, sanitize_addresses
@@ -47,10 +48,11 @@ class TimedConnection(Connection):
             self.host.close()
 
 
-def send(message):
-    """Send one Flask-Mail message over a fresh connection (suppressed in tests that ask)."""
-    with TimedConnection(current_app.extensions["mail"]) as connection:
-        send_on(connection.host, message)
+@contextmanager
+def connection():
+    """An open SMTP connection for the block (None when sending is suppressed); QUIT after it."""
+    with TimedConnection(current_app.extensions["mail"]) as opened:
+        yield opened.host
 
 
 def send_on(host, message):

@@ -1,5 +1,6 @@
 """The email outbox: written with the change, sent once, never lost."""
 import re
+import smtplib
 from datetime import timedelta
 
 import dramatiq
@@ -200,3 +201,21 @@ def test_emails_page_pages_newest_first(client, make):
     assert "Page 1 of 2" in first and "buyer29@example.com" in first and "buyer04@example.com" not in first
     second = client.get("/setup/emails?page=2").data.decode()
     assert "Page 2 of 2" in second and "buyer04@example.com" in second and "buyer05@example.com" not in second
+
+
+def test_the_row_is_marked_sent_before_anything_else_is_said_to_the_server(app, make, smtp_sink, monkeypatch):
+    email_id, _ = _queue(app, make)
+    seen = []  # (SMTP command, the row's status in the database at that moment)
+    putcmd = smtplib.SMTP.putcmd
+
+    def spy(self, cmd, args=""):
+        with db.engine.connect() as other:  # what another process would read
+            seen.append((cmd.lower(), other.execute(select(Email.status).where(Email.id == email_id)).scalar()))
+        return putcmd(self, cmd, args)
+
+    monkeypatch.setattr(smtplib.SMTP, "putcmd", spy)
+    with app.app_context():
+        assert outbox.deliver(email_id) is True
+    commands = [cmd for cmd, _ in seen]
+    after_data = seen[commands.index("data") + 1:]
+    assert after_data and all(status == EmailStatus.SENT for _, status in after_data), seen
