@@ -28,17 +28,19 @@ from sqlalchemy import and_, event, insert, or_, select, update
 from komet import broker
 from komet.clock import utcnow
 from komet.extensions import db
-from komet.mail import smtp
-from komet.mail.kinds import NothingToSend, Undeliverable, render_message
+from komet.mail.delivery import (
+    MIN_ATTEMPTS_BEFORE_GIVING_UP,
+    claimable,
+    deliver,
+    deliver_many,
+    seconds,
+)
 from komet.models import Email, EmailStatus
 from komet.ops import logs
 from komet.pagination import paginate
 from komet.tenancy import scoped
 
 log = logging.getLogger(__name__)
-# Even past the give-up age, a row is tried this many times since it was queued or retried
-# by hand: an operator's retry of an old email gets real tries, not one.
-MIN_ATTEMPTS_BEFORE_GIVING_UP = 3
 PAGE_SIZE = 25
 # The actor that sends one outbox email, and its queue. Named, not imported: the worker
 # declares it (workers/emails.py), and komet never imports workers.
@@ -81,107 +83,38 @@ def _enqueue_on_commit(email_id, trace_id):
 
 
 def _enqueue_after_commit(session):
+    # One message for up to OUTBOX_CLAIM_BATCH emails of one request: an import's 5,000
+    # activation emails are 500 messages, each one claim and one run of a worker thread.
+    size, group, group_trace = current_app.config["OUTBOX_CLAIM_BATCH"], [], None
     for email_id, trace_id in session.info.pop(_PENDING_KEY, []):
-        enqueue(email_id, trace_id)
+        if group and (len(group) >= size or trace_id != group_trace):
+            enqueue(group, group_trace)
+            group = []
+        group.append(email_id)
+        group_trace = trace_id
+    if group:
+        enqueue(group, group_trace)
 
 
 def _forget_after_rollback(session):
     session.info.pop(_PENDING_KEY, None)
 
 
-def enqueue(email_id, trace_id=None):
-    """Hand the email to the broker under its `trace_id` (the worker logs the send under it);
-    if the broker is down the re-drive will do it later."""
+def enqueue(email_ids, trace_id=None):
+    """Hand the email (an id, or a list of ids) to the broker under its `trace_id` (the worker
+    logs the send under it); if the broker is down the re-drive will do it later."""
     try:
-        broker.send(SEND_EMAIL_ACTOR, EMAIL_QUEUE, email_id, options=logs.message_options(trace_id))
+        broker.send(SEND_EMAIL_ACTOR, EMAIL_QUEUE, email_ids, options=logs.message_options(trace_id))
         return True
-    except Exception:  # any broker failure: the row is safe in the outbox
-        log.warning("could not enqueue email %s; the scheduler will re-drive it", email_id, exc_info=True)
+    except Exception:  # any broker failure: the rows are safe in the outbox
+        log.warning("could not enqueue email %s; the scheduler will re-drive it", email_ids, exc_info=True)
         return False
-
-
-def _seconds(name):
-    return timedelta(seconds=current_app.config[name])
-
-
-def _claimable(now):
-    return or_(
-        Email.status == EmailStatus.PENDING,
-        and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - _seconds("OUTBOX_LEASE_SECONDS")),
-    )
-
-
-def deliver(email_id, now=None):
-    """Send one outbox email if nobody has; True if this call sent it.
-
-    A failed send is recorded on the row (pending again, or failed once given up) and not
-    raised: the re-drive is what tries again, after a backoff.
-    """
-    now = now or utcnow()
-    claimed = db.session.execute(
-        update(Email).where(Email.id == email_id, _claimable(now))
-        .values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1)
-    ).rowcount
-    db.session.commit()
-    if not claimed:
-        return False
-    email = db.session.get(Email, email_id)
-    accepted = False
-    try:
-        message = render_message(email)
-        with smtp.connection() as host:
-            smtp.send_on(host, message)
-            accepted = True
-            # The server answered 250: mark the row sent now, in its own statement and commit,
-            # before anything else (even QUIT). A worker killed in between sends it twice.
-            _mark_sent(email_id, now, message.subject)
-    except Undeliverable as exc:
-        _release(email, now, EmailStatus.FAILED, str(exc))
-        return False
-    except NothingToSend as exc:
-        _release(email, now, EmailStatus.SKIPPED, str(exc))
-        return False
-    except Exception as exc:  # refused, timed out, any SMTP reply
-        if accepted:  # the database failed us after the 250: the lease re-drives it (a duplicate)
-            raise
-        permanent = smtp.failure(exc) == smtp.PERMANENT
-        give_up = permanent or _gives_up(email, now)
-        log.warning("email %s attempt %s failed%s: %s", email_id, email.attempts,
-                    "; it can never be sent" if permanent else "; giving up" if give_up
-                    else "; the re-drive tries again", exc)
-        _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING, smtp.describe(exc))
-        return False
-    return True
-
-
-def _mark_sent(email_id, claimed_at, subject):
-    db.session.execute(
-        update(Email).where(Email.id == email_id, Email.claimed_at == claimed_at)
-        .values(status=EmailStatus.SENT, sent_at=utcnow(), subject=subject[:255], last_error=None)
-    )
-    db.session.commit()
-
-
-def _gives_up(email, now):
-    too_old = email.created_at <= now - _seconds("OUTBOX_GIVE_UP_AFTER_SECONDS")
-    return too_old and email.attempts >= MIN_ATTEMPTS_BEFORE_GIVING_UP
-
-
-def _release(email, claimed_at, status, error):
-    email_id = email.id
-    db.session.rollback()
-    # enqueued_at is the last hand-off: the re-drive's backoff counts from this attempt.
-    db.session.execute(
-        update(Email).where(Email.id == email_id, Email.claimed_at == claimed_at)
-        .values(status=status, claimed_at=None, enqueued_at=claimed_at, last_error=error[:2000])
-    )
-    db.session.commit()
 
 
 def retry_delay(attempts):
     """How long a pending email waits after its last hand-off before it is handed off again."""
     if attempts == 0:  # never tried: the broker was down, or the queue is long
-        return _seconds("OUTBOX_REDRIVE_AFTER_SECONDS")
+        return seconds("OUTBOX_REDRIVE_AFTER_SECONDS")
     backoff = current_app.config["OUTBOX_RETRY_MIN_SECONDS"] * 2 ** min(attempts - 1, 20)
     return timedelta(seconds=min(backoff, current_app.config["OUTBOX_RETRY_MAX_SECONDS"]))
 
@@ -193,7 +126,7 @@ def redrive(now=None, limit=500):
     worker's lease ran out (once per lease, so a long queue is not flooded).
     """
     now = now or utcnow()
-    lease = _seconds("OUTBOX_LEASE_SECONDS")
+    lease = seconds("OUTBOX_LEASE_SECONDS")
     soonest = min(retry_delay(0), retry_delay(1))
     candidates = db.session.execute(
         select(Email.id, Email.status, Email.attempts, Email.enqueued_at, Email.trace_id).where(or_(
@@ -212,7 +145,7 @@ def redrive(now=None, limit=500):
         # Compare-and-set on the hand-off time: of two schedulers, only one wins the row.
         seen = Email.enqueued_at.is_(None) if row.enqueued_at is None else Email.enqueued_at == row.enqueued_at
         won = db.session.execute(
-            update(Email).where(Email.id == row.id, _claimable(now), seen).values(enqueued_at=now)
+            update(Email).where(Email.id == row.id, claimable(now), seen).values(enqueued_at=now)
         ).rowcount
         db.session.commit()
         if won and enqueue(row.id, row.trace_id):
