@@ -13,14 +13,14 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.mail import pool, smtp
 from komet.mail.kinds import NothingToSend, Undeliverable, prefetch, render_message
 from komet.models import Email, EmailStatus
-from komet.ops import logs
+from komet.ops import heartbeats, logs
 
 log = logging.getLogger(__name__)
 # Even past the give-up age, a row is tried this many times since it was queued or retried
@@ -34,7 +34,7 @@ _EMAILS = Email.__table__
 _MARK_SENT = (_EMAILS.update()
               .where(_EMAILS.c.id == bindparam("row_id"), _EMAILS.c.claimed_at == bindparam("claimed"))
               .values(status=EmailStatus.SENT.value, sent_at=bindparam("sent"), subject=bindparam("subject_line"),
-                      last_error=None))
+                      last_error=None, failing_since=None))
 
 
 def seconds(name):
@@ -90,8 +90,10 @@ def _claim(email_ids, now):
                  .order_by(Email.enqueued_at).limit(room).with_for_update(skip_locked=True))
         wanted = or_(wanted, and_(Email.id.in_(fresh.scalar_subquery()), Email.status == EmailStatus.PENDING,
                                   Email.attempts == 0))
+    host, pid = heartbeats.this_process()  # the scheduler re-drives a dead claimer's emails at once
     rows = db.session.scalars(
-        update(Email).where(wanted).values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1)
+        update(Email).where(wanted).values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1,
+                                           claimed_host=host, claimed_pid=pid)
         .returning(Email), execution_options={"populate_existing": True}
     ).all()
     for row in rows:
@@ -139,7 +141,8 @@ def _failed(email, now, exc):
     log.warning("email %s attempt %s failed%s: %s", email.id, email.attempts,
                 "; it can never be sent" if kind == smtp.PERMANENT else "; giving up" if give_up
                 else "; the re-drive tries again", exc)
-    _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING, smtp.describe(exc))
+    _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING, smtp.describe(exc),
+             unreachable=kind == smtp.UNREACHABLE)
     return kind
 
 
@@ -148,12 +151,15 @@ def _gives_up(email, now):
     return too_old and email.attempts >= MIN_ATTEMPTS_BEFORE_GIVING_UP
 
 
-def _release(email, claimed_at, status, error):
+def _release(email, claimed_at, status, error, unreachable=False):
     db.session.rollback()
-    # enqueued_at is the last hand-off: the re-drive's backoff counts from this attempt.
+    # enqueued_at is the last hand-off: the re-drive's backoff counts from this attempt. An
+    # attempt that did not reach SMTP keeps (or starts) the time SMTP began failing this email.
+    failing = func.coalesce(Email.failing_since, claimed_at) if unreachable else None
     db.session.execute(
         update(Email).where(Email.id == email.id, Email.claimed_at == claimed_at)
-        .values(status=status, claimed_at=None, enqueued_at=claimed_at, last_error=error[:2000])
+        .values(status=status, claimed_at=None, claimed_host=None, claimed_pid=None, enqueued_at=claimed_at,
+                last_error=error[:2000], failing_since=failing)
     )
     db.session.commit()
 
@@ -163,6 +169,7 @@ def _unclaim(email_ids, claimed_at):
     if email_ids:
         db.session.execute(
             update(Email).where(Email.id.in_(email_ids), Email.claimed_at == claimed_at)
-            .values(status=EmailStatus.PENDING, claimed_at=None, attempts=Email.attempts - 1)
+            .values(status=EmailStatus.PENDING, claimed_at=None, claimed_host=None, claimed_pid=None,
+                    attempts=Email.attempts - 1)
         )
         db.session.commit()

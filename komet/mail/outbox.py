@@ -35,8 +35,8 @@ from komet.mail.delivery import (
     deliver_many,
     seconds,
 )
-from komet.models import Email, EmailStatus
-from komet.ops import logs
+from komet.models import Email, EmailStatus, Heartbeat
+from komet.ops import heartbeats, logs
 from komet.pagination import paginate
 from komet.tenancy import scoped
 
@@ -46,6 +46,9 @@ PAGE_SIZE = 25
 # declares it (workers/emails.py), and komet never imports workers.
 SEND_EMAIL_ACTOR, EMAIL_QUEUE = "send_email", "emails"
 _PENDING_KEY = "komet.outbox.enqueue"
+# A claim by a process with no heartbeat row is left alone this long: a worker can claim an
+# email in the moment between its start and its first beat.
+ORPHAN_GRACE = timedelta(seconds=60)
 
 
 def init_app(app):
@@ -119,6 +122,41 @@ def retry_delay(attempts):
     return timedelta(seconds=min(backoff, current_app.config["OUTBOX_RETRY_MAX_SECONDS"]))
 
 
+def redrive_orphans(now=None, limit=500):
+    """Re-drive now, not after the lease, the emails held by a worker process known to be dead:
+    its pid on this host is gone, or its heartbeat row is gone (it stopped, or a worker started
+    on its host replaced it) and the claim is older than ORPHAN_GRACE (a process may claim
+    before its first beat). A claimer nothing is known about keeps its lease."""
+    now = now or utcnow()
+    host = heartbeats.this_process()[0]
+    rows = db.session.execute(
+        select(Email.id, Email.claimed_at, Email.claimed_host, Email.claimed_pid, Email.trace_id,
+               Heartbeat.id.label("beat"))
+        .outerjoin(Heartbeat, and_(Heartbeat.role == heartbeats.WORKER, Heartbeat.host == Email.claimed_host,
+                                   Heartbeat.pid == Email.claimed_pid))
+        .where(Email.status == EmailStatus.SENDING, Email.claimed_pid.is_not(None))
+        .order_by(Email.claimed_at).limit(limit)
+    ).all()
+    db.session.commit()
+    enqueued = 0
+    for row in rows:
+        dead_here = row.claimed_host == host and not heartbeats.alive(row.claimed_pid)
+        if not dead_here and (row.beat is not None or row.claimed_at > now - ORPHAN_GRACE):
+            continue
+        # Compare-and-set on the claim: of two schedulers (or a lease re-drive), one wins.
+        won = db.session.execute(
+            update(Email).where(Email.id == row.id, Email.status == EmailStatus.SENDING,
+                                Email.claimed_at == row.claimed_at)
+            .values(status=EmailStatus.PENDING, claimed_at=None, claimed_host=None, claimed_pid=None, enqueued_at=now)
+        ).rowcount
+        db.session.commit()
+        if won:
+            log.warning("email %s was held by worker %s on %s, which is gone: re-driven", row.id, row.claimed_pid,
+                        row.claimed_host)
+            enqueued += enqueue(row.id, row.trace_id)
+    return enqueued
+
+
 def redrive(now=None, limit=500):
     """Enqueue emails that are due again; safe to run in several schedulers at once.
 
@@ -126,6 +164,7 @@ def redrive(now=None, limit=500):
     worker's lease ran out (once per lease, so a long queue is not flooded).
     """
     now = now or utcnow()
+    orphans = redrive_orphans(now, limit)
     lease = seconds("OUTBOX_LEASE_SECONDS")
     soonest = min(retry_delay(0), retry_delay(1))
     candidates = db.session.execute(
@@ -150,7 +189,7 @@ def redrive(now=None, limit=500):
         db.session.commit()
         if won and enqueue(row.id, row.trace_id):
             enqueued += 1
-    return enqueued
+    return orphans + enqueued
 
 
 def retry(email):
