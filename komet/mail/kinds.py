@@ -8,7 +8,7 @@ from sqlalchemy import select
 from komet import tokens
 from komet.extensions import db
 from komet.mail.headers import one_line
-from komet.models import User
+from komet.models import AccessRequest, Company, EcommerceUser, User
 
 
 class Undeliverable(Exception):
@@ -60,8 +60,6 @@ def prefetch(emails):
     """Read the rows a batch of emails names in a few queries (a claim's batch of 10 activation
     emails: 4 instead of 30), so that rendering each finds them in the session; keep the
     returned list while rendering."""
-    from komet.models import AccessRequest, Company, EcommerceUser
-
     def ids(key):
         return {email.context.get(key) for email in emails if isinstance(email.context.get(key), int)}
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from komet.clock import utcnow
 from komet.extensions import db
+from komet.mail.outbox import retry_delay
 from komet.models import Email, EmailStatus
 from komet.ops import heartbeats
 
@@ -62,8 +63,6 @@ def smtp_failing(now=None):
 def retries_waiting(now=None, look_at=100):
     """(how many emails wait for their next try after a temporary refusal, when the next try is
     due), (0, None) when none: the server answered, only not yet for these."""
-    from komet.mail.outbox import retry_delay
-
     rows = db.session.execute(
         select(Email.enqueued_at, Email.attempts).where(
             Email.status == EmailStatus.PENDING, Email.attempts > 0, Email.failing_since.is_(None),
