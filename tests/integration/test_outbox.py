@@ -244,3 +244,16 @@ def test_emails_queued_together_travel_in_batches_and_share_one_smtp_connection(
     assert len(smtp_sink.messages()) == 12 and len(opened) == 1
     with app.app_context():
         assert set(db.session.scalars(select(Email.status))) == {EmailStatus.SENT}
+
+
+def test_a_connection_closed_while_idle_is_reopened_for_the_next_email(app, make, smtp_sink):
+    from komet.mail import pool
+
+    with app.app_context():
+        assert outbox.deliver(_queue(app, make)[0]) is True
+        pool._local.held.host.sock.close()  # the server (or the network) dropped it while idle
+        assert outbox.deliver(_queue(app, make)[0]) is True
+        pool.close_idle(idle_seconds=0)  # the worker's idle closer
+        assert pool._local.held.host is None
+        assert outbox.deliver(_queue(app, make)[0]) is True
+    assert len(smtp_sink.messages()) == 3
