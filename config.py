@@ -74,6 +74,11 @@ class Config:
     # A worker's claim on an email; must be longer than one SMTP conversation can take (several
     # MAIL_TIMEOUTs), or a slow send could be claimed by a second worker and sent twice.
     OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+    # A worker thread claims the email of its message and up to this many - 1 other fresh ones
+    # in one statement (PostgreSQL), and keeps its SMTP connection open between them until it
+    # has been idle for MAIL_IDLE_SECONDS.
+    OUTBOX_CLAIM_BATCH = int(os.environ.get("OUTBOX_CLAIM_BATCH", "10"))
+    MAIL_IDLE_SECONDS = float(os.environ.get("MAIL_IDLE_SECONDS", "10"))
     # How often the scheduler sweeps (email re-drive, message transitions).
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))
     # How often each worker process records its heartbeat, and how long one message may be in

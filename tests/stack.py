@@ -116,8 +116,8 @@ class Stack:
                             *(options or ("--workers", "1", "--threads", "4")), "wsgi:app"])
         self._wait_http("/login")
 
-    def start_worker(self):
-        self._spawn("worker", [str(BIN / "dramatiq"), "workers.worker", "--processes", "1", "--threads", "1"])
+    def start_worker(self, threads=1):
+        self._spawn("worker", [str(BIN / "dramatiq"), "workers.worker", "--processes", "1", "--threads", str(threads)])
         self.wait_worker_ready()
 
     def start_scheduler(self, name="scheduler"):

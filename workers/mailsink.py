@@ -21,11 +21,15 @@ class MaildirHandler:
         mailbox.Maildir(self.path, create=True)
 
     async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        # What the SMTP envelope said, which headers alone may not (Bcc).
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        mailbox.Maildir(self.path, create=True).add(message.as_bytes())
-        log.info("stored email to %s: %s", envelope.rcpt_tos, message.get("Subject"))
+        # What the SMTP envelope said, which headers alone may not (Bcc), on top of the bytes as
+        # they came: parsing and writing the email again folded long encoded subjects wrongly
+        # ("t o buy"), so the mailbox showed what no client would.
+        envelope_to = ", ".join(envelope.rcpt_tos).encode("utf-8", "replace")
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        mailbox.Maildir(self.path, create=True).add(b"X-Envelope-To: " + envelope_to + b"\r\n" + raw)
+        log.info("stored email to %s", envelope.rcpt_tos)
         return "250 Message accepted for delivery"
 
 
@@ -33,7 +37,7 @@ def read_maildir(path):
     """Every stored email, newest delivery first, as (key, email.message.EmailMessage)."""
     box = mailbox.Maildir(str(path), create=True)
     stored = sorted(box.iteritems(), key=lambda item: item[1].get_date(), reverse=True)
-    return [(key, message_from_bytes(msg.as_bytes(), policy=policy.default)) for key, msg in stored]
+    return [(key, message_from_bytes(box.get_bytes(key), policy=policy.default)) for key, _ in stored]
 
 
 def start(host, port, maildir):

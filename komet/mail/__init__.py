@@ -1,2 +1,2 @@
-"""Email: the outbox (write with the change, send after commit, exactly once) and the kinds
-of email the product sends."""
+"""Email: the outbox (write with the change, send after commit, at least once with a stable
+Message-ID) and the kinds of email the product sends."""

@@ -1,11 +1,12 @@
-"""Email outbox: write the row with the change, enqueue after commit, send exactly once.
+"""Email outbox: write the row with the change, enqueue after commit, send at least once.
 
 A row is *claimed* by a conditional update before it is sent, so a second message for the
 same row (a retry, a re-drive, two schedulers) finds nothing to do. A claim is a lease
 (`OUTBOX_LEASE_SECONDS`): a worker that dies mid-send leaves the row `sending`, and at the
 first re-drive after the lease the row goes to another worker. The one window for a
-duplicate is a worker dying between the SMTP server accepting the email and the row being
-marked sent; every email carries a stable Message-ID so a receiving server can drop it.
+duplicate is a worker dying between the SMTP server's 250 and the row's commit as sent; that
+commit is the first thing done after the 250, so a thread has at most one email in it, and
+every email carries a stable Message-ID so a receiving server can drop the copy.
 
 Retries have one driver and one budget. A failed send (refused, timed out, any SMTP error)
 puts the row back to `pending` and the scheduler's re-drive hands it to a worker again after
@@ -27,22 +28,27 @@ from sqlalchemy import and_, event, insert, or_, select, update
 from komet import broker
 from komet.clock import utcnow
 from komet.extensions import db
-from komet.mail import smtp
-from komet.mail.kinds import NothingToSend, Undeliverable, render_message
-from komet.models import Email, EmailStatus
-from komet.ops import logs
+from komet.mail.delivery import (
+    MIN_ATTEMPTS_BEFORE_GIVING_UP,
+    claimable,
+    deliver,
+    deliver_many,
+    seconds,
+)
+from komet.models import Email, EmailStatus, Heartbeat
+from komet.ops import heartbeats, logs
 from komet.pagination import paginate
 from komet.tenancy import scoped
 
 log = logging.getLogger(__name__)
-# Even past the give-up age, a row is tried this many times since it was queued or retried
-# by hand: an operator's retry of an old email gets real tries, not one.
-MIN_ATTEMPTS_BEFORE_GIVING_UP = 3
 PAGE_SIZE = 25
 # The actor that sends one outbox email, and its queue. Named, not imported: the worker
 # declares it (workers/emails.py), and komet never imports workers.
 SEND_EMAIL_ACTOR, EMAIL_QUEUE = "send_email", "emails"
 _PENDING_KEY = "komet.outbox.enqueue"
+# A claim by a process with no heartbeat row is left alone this long: a worker can claim an
+# email in the moment between its start and its first beat.
+ORPHAN_GRACE = timedelta(seconds=60)
 
 
 def init_app(app):
@@ -80,97 +86,75 @@ def _enqueue_on_commit(email_id, trace_id):
 
 
 def _enqueue_after_commit(session):
+    # One message for up to OUTBOX_CLAIM_BATCH emails of one request: an import's 5,000
+    # activation emails are 500 messages, each one claim and one run of a worker thread.
+    size, group, group_trace = current_app.config["OUTBOX_CLAIM_BATCH"], [], None
     for email_id, trace_id in session.info.pop(_PENDING_KEY, []):
-        enqueue(email_id, trace_id)
+        if group and (len(group) >= size or trace_id != group_trace):
+            enqueue(group, group_trace)
+            group = []
+        group.append(email_id)
+        group_trace = trace_id
+    if group:
+        enqueue(group, group_trace)
 
 
 def _forget_after_rollback(session):
     session.info.pop(_PENDING_KEY, None)
 
 
-def enqueue(email_id, trace_id=None):
-    """Hand the email to the broker under its `trace_id` (the worker logs the send under it);
-    if the broker is down the re-drive will do it later."""
+def enqueue(email_ids, trace_id=None):
+    """Hand the email (an id, or a list of ids) to the broker under its `trace_id` (the worker
+    logs the send under it); if the broker is down the re-drive will do it later."""
     try:
-        broker.send(SEND_EMAIL_ACTOR, EMAIL_QUEUE, email_id, options=logs.message_options(trace_id))
+        broker.send(SEND_EMAIL_ACTOR, EMAIL_QUEUE, email_ids, options=logs.message_options(trace_id))
         return True
-    except Exception:  # any broker failure: the row is safe in the outbox
-        log.warning("could not enqueue email %s; the scheduler will re-drive it", email_id, exc_info=True)
+    except Exception:  # any broker failure: the rows are safe in the outbox
+        log.warning("could not enqueue email %s; the scheduler will re-drive it", email_ids, exc_info=True)
         return False
-
-
-def _seconds(name):
-    return timedelta(seconds=current_app.config[name])
-
-
-def _claimable(now):
-    return or_(
-        Email.status == EmailStatus.PENDING,
-        and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - _seconds("OUTBOX_LEASE_SECONDS")),
-    )
-
-
-def deliver(email_id, now=None):
-    """Send one outbox email if nobody has; True if this call sent it.
-
-    A failed send is recorded on the row (pending again, or failed once given up) and not
-    raised: the re-drive is what tries again, after a backoff.
-    """
-    now = now or utcnow()
-    claimed = db.session.execute(
-        update(Email).where(Email.id == email_id, _claimable(now))
-        .values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1)
-    ).rowcount
-    db.session.commit()
-    if not claimed:
-        return False
-    email = db.session.get(Email, email_id)
-    try:
-        message = render_message(email)
-        smtp.send(message)
-    except Undeliverable as exc:
-        _release(email, now, EmailStatus.FAILED, str(exc))
-        return False
-    except NothingToSend as exc:
-        _release(email, now, EmailStatus.SKIPPED, str(exc))
-        return False
-    except Exception as exc:  # refused, timed out, any SMTP reply: an ordinary retry
-        give_up = _gives_up(email, now)
-        log.warning("email %s attempt %s failed%s: %s", email_id, email.attempts,
-                    "; giving up" if give_up else "; the re-drive tries again", exc)
-        _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING,
-                 f"{type(exc).__name__}: {exc}")
-        return False
-    db.session.execute(
-        update(Email).where(Email.id == email_id, Email.claimed_at == now)
-        .values(status=EmailStatus.SENT, sent_at=utcnow(), subject=message.subject, last_error=None)
-    )
-    db.session.commit()
-    return True
-
-
-def _gives_up(email, now):
-    too_old = email.created_at <= now - _seconds("OUTBOX_GIVE_UP_AFTER_SECONDS")
-    return too_old and email.attempts >= MIN_ATTEMPTS_BEFORE_GIVING_UP
-
-
-def _release(email, claimed_at, status, error):
-    email_id = email.id
-    db.session.rollback()
-    # enqueued_at is the last hand-off: the re-drive's backoff counts from this attempt.
-    db.session.execute(
-        update(Email).where(Email.id == email_id, Email.claimed_at == claimed_at)
-        .values(status=status, claimed_at=None, enqueued_at=claimed_at, last_error=error[:2000])
-    )
-    db.session.commit()
 
 
 def retry_delay(attempts):
     """How long a pending email waits after its last hand-off before it is handed off again."""
     if attempts == 0:  # never tried: the broker was down, or the queue is long
-        return _seconds("OUTBOX_REDRIVE_AFTER_SECONDS")
+        return seconds("OUTBOX_REDRIVE_AFTER_SECONDS")
     backoff = current_app.config["OUTBOX_RETRY_MIN_SECONDS"] * 2 ** min(attempts - 1, 20)
     return timedelta(seconds=min(backoff, current_app.config["OUTBOX_RETRY_MAX_SECONDS"]))
+
+
+def redrive_orphans(now=None, limit=500):
+    """Re-drive now, not after the lease, the emails held by a worker process known to be dead:
+    its pid on this host is gone, or its heartbeat row is gone (it stopped, or a worker started
+    on its host replaced it) and the claim is older than ORPHAN_GRACE (a process may claim
+    before its first beat). A claimer nothing is known about keeps its lease."""
+    now = now or utcnow()
+    host = heartbeats.this_process()[0]
+    rows = db.session.execute(
+        select(Email.id, Email.claimed_at, Email.claimed_host, Email.claimed_pid, Email.trace_id,
+               Heartbeat.id.label("beat"))
+        .outerjoin(Heartbeat, and_(Heartbeat.role == heartbeats.WORKER, Heartbeat.host == Email.claimed_host,
+                                   Heartbeat.pid == Email.claimed_pid))
+        .where(Email.status == EmailStatus.SENDING, Email.claimed_pid.is_not(None))
+        .order_by(Email.claimed_at).limit(limit)
+    ).all()
+    db.session.commit()
+    enqueued = 0
+    for row in rows:
+        dead_here = row.claimed_host == host and not heartbeats.alive(row.claimed_pid)
+        if not dead_here and (row.beat is not None or row.claimed_at > now - ORPHAN_GRACE):
+            continue
+        # Compare-and-set on the claim: of two schedulers (or a lease re-drive), one wins.
+        won = db.session.execute(
+            update(Email).where(Email.id == row.id, Email.status == EmailStatus.SENDING,
+                                Email.claimed_at == row.claimed_at)
+            .values(status=EmailStatus.PENDING, claimed_at=None, claimed_host=None, claimed_pid=None, enqueued_at=now)
+        ).rowcount
+        db.session.commit()
+        if won:
+            log.warning("email %s was held by worker %s on %s, which is gone: re-driven", row.id, row.claimed_pid,
+                        row.claimed_host)
+            enqueued += enqueue(row.id, row.trace_id)
+    return enqueued
 
 
 def redrive(now=None, limit=500):
@@ -180,7 +164,8 @@ def redrive(now=None, limit=500):
     worker's lease ran out (once per lease, so a long queue is not flooded).
     """
     now = now or utcnow()
-    lease = _seconds("OUTBOX_LEASE_SECONDS")
+    orphans = redrive_orphans(now, limit)
+    lease = seconds("OUTBOX_LEASE_SECONDS")
     soonest = min(retry_delay(0), retry_delay(1))
     candidates = db.session.execute(
         select(Email.id, Email.status, Email.attempts, Email.enqueued_at, Email.trace_id).where(or_(
@@ -199,12 +184,12 @@ def redrive(now=None, limit=500):
         # Compare-and-set on the hand-off time: of two schedulers, only one wins the row.
         seen = Email.enqueued_at.is_(None) if row.enqueued_at is None else Email.enqueued_at == row.enqueued_at
         won = db.session.execute(
-            update(Email).where(Email.id == row.id, _claimable(now), seen).values(enqueued_at=now)
+            update(Email).where(Email.id == row.id, claimable(now), seen).values(enqueued_at=now)
         ).rowcount
         db.session.commit()
         if won and enqueue(row.id, row.trace_id):
             enqueued += 1
-    return enqueued
+    return orphans + enqueued
 
 
 def retry(email):

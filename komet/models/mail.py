@@ -42,6 +42,13 @@ class Email(db.Model):
     enqueued_at = mapped_column(UTCDateTime, nullable=True)
     claimed_at = mapped_column(UTCDateTime, nullable=True)
     sent_at = mapped_column(UTCDateTime, nullable=True)
+    # The worker process holding the claim (its heartbeat's host and pid): a dead one's emails
+    # are re-driven at once, not after the lease.
+    claimed_host: Mapped[str | None] = mapped_column(String(255))
+    claimed_pid: Mapped[int | None]
+    # When the attempts at this unsent email began failing without reaching SMTP (refused or
+    # timed-out connections); None once sent, or after a temporary refusal (a 4xx).
+    failing_since = mapped_column(UTCDateTime, nullable=True)
     # The request id the email was queued under, given again to every message that re-drives
     # or retries it, so one email's whole life shares one id in the logs. Not `request_id`:
     # context["request_id"] is an access request's id (komet/invites).

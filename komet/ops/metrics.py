@@ -119,6 +119,10 @@ def _database_gauges(figures):
     yield GaugeMetricFamily("komet_email_oldest_unsent_age_seconds",
                             "Seconds the oldest email not yet sent has waited (0 when none waits).",
                             value=figures["oldest_unsent_age"])
+    yield GaugeMetricFamily("komet_email_smtp_failing_seconds",
+                            "Seconds the SMTP server has refused or not answered an email still unsent "
+                            "(0 when none; a temporary refusal of one email does not count).",
+                            value=figures["smtp_failing_age"])
     ages = GaugeMetricFamily("komet_heartbeat_age_seconds",
                              "Seconds since each worker or scheduler process last did its work "
                              "(one +Inf series without host and pid: none of that role ever did).",

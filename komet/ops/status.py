@@ -9,10 +9,14 @@ from sqlalchemy import func, select
 
 from komet.clock import utcnow
 from komet.extensions import db
+from komet.mail.outbox import retry_delay
 from komet.models import Email, EmailStatus
 from komet.ops import heartbeats
 
 COUNTED_STATES = (EmailStatus.PENDING, EmailStatus.SENDING, EmailStatus.FAILED)
+# SMTP failing an email this long (refused or silent, not a temporary refusal) is stuck: the
+# operator page says so and KometEmailStuck fires a minute later (ops/prometheus/komet.rules.yml).
+SMTP_STUCK_SECONDS = 45
 UNSENT_STATES = (EmailStatus.PENDING, EmailStatus.SENDING)
 
 
@@ -36,10 +40,45 @@ def oldest_unsent_age(now=None):
     return max(0.0, (now - oldest).total_seconds())
 
 
+def _naive_utc(value, now):
+    if value is not None and value.tzinfo is None:  # func.min drops the column type on SQLite
+        value = value.replace(tzinfo=now.tzinfo)
+    return value
+
+
+def smtp_failing(now=None):
+    """(seconds the SMTP server has failed an unsent email without being reached, its last
+    error), (0, None) when no unsent email failed that way. Refused or timed-out connections:
+    the server is down or silent, which no retry will fix by itself."""
+    now = now or utcnow()
+    row = db.session.execute(
+        select(Email.failing_since, Email.last_error).where(Email.status.in_(UNSENT_STATES),
+                                                             Email.failing_since.is_not(None))
+        .order_by(Email.failing_since).limit(1)).first()
+    if row is None:
+        return 0.0, None
+    return max(0.0, (now - _naive_utc(row.failing_since, now)).total_seconds()), row.last_error
+
+
+def retries_waiting(now=None, look_at=100):
+    """(how many emails wait for their next try after a temporary refusal, when the next try is
+    due), (0, None) when none: the server answered, only not yet for these."""
+    rows = db.session.execute(
+        select(Email.enqueued_at, Email.attempts).where(
+            Email.status == EmailStatus.PENDING, Email.attempts > 0, Email.failing_since.is_(None),
+            Email.last_error.is_not(None)).order_by(Email.enqueued_at).limit(look_at)).all()
+    if not rows:
+        return 0, None
+    return len(rows), min(_naive_utc(r.enqueued_at, now or utcnow()) + retry_delay(r.attempts) for r in rows)
+
+
 def snapshot(now=None):
     """Everything the operator page and the metrics show, read at one moment."""
     now = now or utcnow()
+    failing, error = smtp_failing(now)
+    waiting, next_try = retries_waiting(now)
     return {"emails": email_counts(), "oldest_unsent_age": oldest_unsent_age(now),
+            "smtp_failing_age": failing, "smtp_error": error, "retries_waiting": waiting, "next_retry_at": next_try,
             "processes": heartbeats.by_role(heartbeats.processes(now)), "now": now}
 
 
@@ -69,9 +108,21 @@ def verdicts(figures, heartbeat_stale, email_stale):
                 said.append((role, False, f"The {role} is working (last {age:.0f} s ago)."))
             else:
                 said.append((role, False, f"All {len(processes)} {role}s are working (last {age:.0f} s ago at most)."))
-    oldest = figures["oldest_unsent_age"]
-    if oldest > email_stale:
-        said.append(("email", True, f"Email is stuck: the oldest unsent email has waited {oldest:.0f} s."))
-    else:
-        said.append(("email", False, f"Email flows (oldest unsent: {oldest:.0f} s)."))
+    said.append(_email_verdict(figures, email_stale))
     return said
+
+
+def _email_verdict(figures, email_stale):
+    oldest, failing = figures["oldest_unsent_age"], figures.get("smtp_failing_age", 0.0)
+    if failing > SMTP_STUCK_SECONDS:
+        error = (figures.get("smtp_error") or "").splitlines()[0][:200] if figures.get("smtp_error") else ""
+        return ("email", True, (f"Email is stuck: the SMTP server refuses or does not answer (for {failing:.0f} s; "
+                                f"last error: {error})."))
+    if oldest > email_stale:
+        return ("email", True, f"Email is stuck: the oldest unsent email has waited {oldest:.0f} s.")
+    if figures.get("retries_waiting"):
+        n, at = figures["retries_waiting"], figures["next_retry_at"]
+        return ("email", False, (f"Email flows; {n} email{'s' if n != 1 else ''} wait{'' if n != 1 else 's'} for "
+                                 f"{'their' if n != 1 else 'its'} next try after a temporary refusal, the next at "
+                                 f"{at.strftime('%H:%M:%S')} UTC."))
+    return ("email", False, f"Email flows (oldest unsent: {oldest:.0f} s).")

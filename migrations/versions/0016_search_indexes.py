@@ -1,7 +1,7 @@
 """Search and list indexes: trigrams for Setup > Users; customers, buyers and emails by company
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 16:30:00
 
 On PostgreSQL the search indexes are GIN trigram indexes (pg_trgm), which answer
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -76,6 +76,7 @@ def test_the_thresholds_are_the_agreed_ones():
     exprs = " ".join(_expressions())
     # Past 240 s for the rule's 1 minute: it fires when the oldest email is 5 minutes old.
     assert "komet_email_oldest_unsent_age_seconds) > 240" in exprs
+    assert "komet_email_smtp_failing_seconds) > 45" in exprs  # SMTP refusing or silent: fires within 2 minutes
     assert re.search(r"KometEmailStuck(?:(?!alert:).)*for: 1m", RULES.read_text(), re.S)
     # Six missed 5-s beats: named on the page at 30 s, alerting within a minute (15-s scrapes).
     assert 'komet_heartbeat_age_seconds{process="worker"}) > 30' in exprs

@@ -1,5 +1,8 @@
 """Email survives SMTP faults: a silent server, an outage of an hour, an email that fails for
 good is visible and retryable by an operator."""
+import smtplib
+import subprocess
+import sys
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -7,8 +10,9 @@ import dramatiq
 
 from komet.clock import utcnow
 from komet.extensions import db
-from komet.mail import outbox
+from komet.mail import outbox, smtp
 from komet.models import Email, EmailStatus
+from komet.ops import heartbeats
 from tests.faults import SMTPGate, closed_port
 
 
@@ -119,3 +123,67 @@ def test_operator_lists_and_retries_a_failed_password_reset_of_no_company(app, m
 def test_forgot_password_page_tells_the_person_to_try_again_if_nothing_arrives(client, make):
     page = client.form_post("/forgot-password", {"email": "nobody@example.com"}).data.decode()
     assert "try again" in page
+
+
+def _held_by(app, email_id, host, pid, claimed):
+    with app.app_context():
+        row = db.session.get(Email, email_id)
+        row.status, row.claimed_at, row.attempts, row.claimed_host, row.claimed_pid = (
+            EmailStatus.SENDING, claimed, 1, host, pid)
+        db.session.commit()
+
+
+def _dead_pid():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_an_email_held_by_a_dead_worker_of_this_host_is_redriven_at_the_next_sweep(app, make, smtp_sink):
+    email_id, user = _reset_email(app, make)
+    claimed = utcnow()
+    _held_by(app, email_id, heartbeats.this_process()[0], _dead_pid(), claimed)
+    with app.app_context():
+        assert outbox.redrive(now=claimed + timedelta(seconds=1)) == 1  # not after the 300-s lease
+        assert outbox.deliver(email_id) is True
+    assert len(smtp_sink.to(user.email)) == 1
+
+
+def test_an_email_held_by_a_worker_whose_heartbeat_is_gone_is_redriven_after_a_minute(app, make):
+    email_id, _ = _reset_email(app, make)
+    claimed = utcnow()
+    _held_by(app, email_id, "host-b", 4242, claimed)  # another machine: its pid cannot be asked
+    with app.app_context():
+        assert outbox.redrive(now=claimed + timedelta(seconds=30)) == 0  # it may not have beaten yet
+        assert outbox.redrive(now=claimed + timedelta(seconds=61)) == 1
+        assert db.session.get(Email, email_id).status == EmailStatus.PENDING
+
+
+def test_an_email_held_by_a_worker_that_still_beats_keeps_its_lease(app, make):
+    email_id, _ = _reset_email(app, make)
+    claimed = utcnow()
+    lease = app.config["OUTBOX_LEASE_SECONDS"]
+    _held_by(app, email_id, "host-b", 4242, claimed)
+    with app.app_context():
+        heartbeats.beat(heartbeats.WORKER, now=claimed, host="host-b", pid=4242)
+        assert outbox.redrive(now=claimed + timedelta(seconds=61)) == 0
+        assert outbox.redrive(now=claimed + timedelta(seconds=lease + 1)) == 1  # nothing known: the lease
+
+
+def test_a_refused_connection_marks_since_when_smtp_fails_and_a_send_clears_it(app, make, smtp_sink):
+    email_id, _ = _reset_email(app, make)
+    with smtp_at(app, closed_port()), app.app_context():
+        first = utcnow()
+        outbox.deliver(email_id, now=first)
+        outbox.deliver(email_id, now=first + timedelta(minutes=1))
+    assert _row(app, email_id).failing_since == first  # since the first attempt that failed
+    with app.app_context():
+        assert outbox.deliver(email_id) is True
+    assert _row(app, email_id).failing_since is None
+
+
+def test_a_temporary_refusal_is_not_smtp_failing():
+    refused = smtplib.SMTPRecipientsRefused({"a@example.com": (450, b"mailbox busy")})
+    assert smtp.failure(refused) == smtp.REFUSED
+    assert smtp.failure(ConnectionRefusedError()) == smtp.UNREACHABLE
+    assert smtp.failure(smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no such user")})) == smtp.PERMANENT

@@ -165,3 +165,42 @@ def test_a_process_of_this_host_whose_pid_is_gone_is_named_at_once(app, client, 
     metrics = client.get("/metrics").get_data(as_text=True)
     assert sample(metrics, "komet_heartbeat_process_ended", host=host, pid=str(dead.pid), process="worker") == 1
     assert sample(metrics, "komet_heartbeat_process_ended", host=host, pid=str(dead.pid), process="scheduler") == 0
+
+
+def _beating(now):
+    heartbeats.beat("worker", now=now, host="host-a", pid=1234)
+    heartbeats.beat("scheduler", now=now, host="host-a", pid=4321)
+
+
+def test_smtp_that_refuses_is_called_stuck_within_a_minute_and_exported(app, client, operator):
+    _log_in(client)
+    with app.app_context():
+        now = utcnow()
+        _beating(now)
+        db.session.add(Email(kind="password_reset", to_address="wait@example.com", status=EmailStatus.PENDING,
+                             attempts=2, created_at=now - timedelta(seconds=70), enqueued_at=now,
+                             failing_since=now - timedelta(seconds=70),
+                             last_error="ConnectionRefusedError: [Errno 111] Connection refused"))
+        db.session.commit()
+    page = client.get("/operator/").get_data(as_text=True)
+    assert 'data-part="email" data-stuck="yes"' in page
+    assert "the SMTP server refuses or does not answer (for 7" in page and "Connection refused" in page
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert sample(metrics, "komet_email_smtp_failing_seconds") >= 70  # KometEmailStuck: > 45 for 1 minute
+
+
+def test_an_email_waiting_for_its_retry_after_a_temporary_refusal_says_when_it_is_tried_next(app, client, operator):
+    _log_in(client)
+    with app.app_context():
+        now = utcnow()
+        _beating(now)
+        db.session.add(Email(kind="password_reset", to_address="busy@example.com", status=EmailStatus.PENDING,
+                             attempts=1, created_at=now - timedelta(seconds=20), enqueued_at=now - timedelta(seconds=20),
+                             last_error="SMTPRecipientsRefused: {'busy@example.com': (450, b'mailbox busy')}"))
+        db.session.commit()
+    page = client.get("/operator/").get_data(as_text=True)
+    next_try = (now - timedelta(seconds=20) + timedelta(seconds=app.config["OUTBOX_RETRY_MIN_SECONDS"]))
+    assert 'data-part="email" data-stuck="no"' in page
+    assert (f"1 email waits for its next try after a temporary refusal, the next at "
+            f"{next_try.strftime('%H:%M:%S')} UTC") in page
+    assert sample(client.get("/metrics").get_data(as_text=True), "komet_email_smtp_failing_seconds") == 0

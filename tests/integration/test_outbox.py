@@ -1,14 +1,16 @@
 """The email outbox: written with the change, sent once, never lost."""
 import re
+import smtplib
 from datetime import timedelta
 
 import dramatiq
 from sqlalchemy import select
 
-from komet.mail import outbox
 from komet.clock import utcnow
 from komet.extensions import db
+from komet.mail import outbox
 from komet.models import Email, EmailStatus
+from komet.ops import logs
 from tests.faults import closed_port
 from tests.mailsink import text_of
 
@@ -200,3 +202,58 @@ def test_emails_page_pages_newest_first(client, make):
     assert "Page 1 of 2" in first and "buyer29@example.com" in first and "buyer04@example.com" not in first
     second = client.get("/setup/emails?page=2").data.decode()
     assert "Page 2 of 2" in second and "buyer04@example.com" in second and "buyer05@example.com" not in second
+
+
+def test_the_row_is_marked_sent_before_anything_else_is_said_to_the_server(app, make, smtp_sink, monkeypatch):
+    first, _ = _queue(app, make)
+    second, _ = _queue(app, make)
+    seen = []  # (SMTP command, the first email's status in the database at that moment)
+    putcmd = smtplib.SMTP.putcmd
+
+    def spy(self, cmd, args=""):
+        with db.engine.connect() as other:  # what another process would read
+            seen.append((cmd.lower(), other.execute(select(Email.status).where(Email.id == first)).scalar()))
+        return putcmd(self, cmd, args)
+
+    monkeypatch.setattr(smtplib.SMTP, "putcmd", spy)
+    with app.app_context():
+        assert outbox.deliver(first) is True
+        outbox.deliver(second)  # on the same connection, or after the first one's goodbye
+    commands = [cmd for cmd, _ in seen]
+    after_data = seen[commands.index("data") + 1:]
+    assert after_data and all(status == EmailStatus.SENT for _, status in after_data), seen
+
+
+def test_emails_queued_together_travel_in_batches_and_share_one_smtp_connection(app, make, worker, smtp_sink,
+                                                                                   monkeypatch):
+    from komet.mail import smtp
+
+    opened = []
+    configure_host = smtp.TimedConnection.configure_host
+    monkeypatch.setattr(smtp.TimedConnection, "configure_host", lambda self: opened.append(1) or configure_host(self))
+    user = make.staff(make.company())
+    one_request = logs.request_id.set("one-request")  # as in a request, or an import's actor run
+    try:
+        with app.app_context():
+            for n in range(12):
+                outbox.queue_email("password_changed", f"batch{n}@example.com", user_id=user.id)
+            db.session.commit()
+    finally:
+        logs.request_id.reset(one_request)
+    worker()
+    assert len(smtp_sink.messages()) == 12 and len(opened) == 1
+    with app.app_context():
+        assert set(db.session.scalars(select(Email.status))) == {EmailStatus.SENT}
+
+
+def test_a_connection_closed_while_idle_is_reopened_for_the_next_email(app, make, smtp_sink):
+    from komet.mail import pool
+
+    with app.app_context():
+        assert outbox.deliver(_queue(app, make)[0]) is True
+        pool._local.held.host.sock.close()  # the server (or the network) dropped it while idle
+        assert outbox.deliver(_queue(app, make)[0]) is True
+        pool.close_idle(idle_seconds=0)  # the worker's idle closer
+        assert pool._local.held.host is None
+        assert outbox.deliver(_queue(app, make)[0]) is True
+    assert len(smtp_sink.messages()) == 3

@@ -1,0 +1,166 @@
+"""The email line of `make bench`: 5,000 activation emails through the outbox and a worker
+process (2 processes x 4 threads) beside one plain smtplib loop sending the same 5,000
+messages, already rendered, to the same SMTP sink, in the same run. The target is a ratio:
+the outbox must deliver at least as fast as the loop.
+
+`bench/users_bench.py` measures it on the emails its CSV import queued; run alone
+(`python -m bench.emails_bench`) it queues 5,000 activation emails itself on its own database
+(BENCH_EMAILS_DATABASE_URL) and Redis (BENCH_REDIS_URL).
+"""
+import logging
+import mailbox
+import os
+import resource
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from bench.messages_bench import ROOT, ensure_database, sh
+
+BIN = Path(sys.executable).parent
+EMAILS, TARGET = 5_000, 1.0
+DB_URL = os.environ.get("BENCH_EMAILS_DATABASE_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/komet_bench_emails")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
+def measure(app, env, ids):
+    """(outbox + worker emails/s, plain smtplib loop emails/s) for the queued emails `ids`
+    (their messages already in the broker), to the sink on env's MAIL_PORT."""
+    from komet.extensions import db
+    from komet.mail.kinds import render_message
+    from komet.models import Email, EmailStatus
+
+    # The sink runs in this process: a log line per email would slow both senders alike.
+    for name in ("mail.log", "komet.mailsink"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    with app.app_context():
+        emails = db.session.scalars(select(Email).where(Email.id.in_(ids)).order_by(Email.id)).all()
+        # The same messages, rendered now, for the plain loop (its rendering is not timed).
+        plain = [(m.sender, m.send_to, m.as_bytes()) for m in map(render_message, emails)]
+        db.session.remove()
+    started, cpu = time.monotonic(), _cpu(resource.RUSAGE_SELF)
+    with smtplib.SMTP("127.0.0.1", int(env["MAIL_PORT"])) as smtp:
+        for sender, to, body in plain:
+            smtp.sendmail(sender, list(to), body)
+    smtp_rate = len(plain) / (time.monotonic() - started)
+    loop_cpu = (_cpu(resource.RUSAGE_SELF) - cpu) / len(plain)
+
+    workdir = Path(tempfile.mkdtemp(prefix="komet-bench-"))
+    log = open(workdir / "worker.log", "wb")
+    worker = subprocess.Popen([str(BIN / "dramatiq"), "workers.worker", "--processes", "2", "--threads", "4"],
+                              cwd=ROOT, env={"dramatiq_prom_db": str(workdir / "metrics"), **env}, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        while b"ready for action" not in (workdir / "worker.log").read_bytes():
+            if worker.poll() is not None:
+                raise RuntimeError((workdir / "worker.log").read_text()[-3000:])
+            time.sleep(0.05)
+        started, cpu, workers_cpu = time.monotonic(), _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+        with app.app_context():
+            while True:
+                sent = db.session.scalar(select(func.count()).select_from(Email)
+                                         .where(Email.id.in_(ids), Email.status == EmailStatus.SENT))
+                db.session.rollback()
+                if sent == len(ids):
+                    break
+                if time.monotonic() - started > 600:
+                    raise RuntimeError(f"only {sent} of {len(ids)} emails sent in 10 minutes")
+                time.sleep(0.1)
+        outbox_rate = len(ids) / (time.monotonic() - started)
+        sink_cpu = (_cpu(resource.RUSAGE_SELF) - cpu) / len(ids)
+    finally:
+        os.killpg(worker.pid, 15)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # measured already; a slow goodbye is not the bench's business
+            os.killpg(worker.pid, 9)
+            worker.wait(timeout=30)
+    # CPU per email, steadier than rates on a shared machine (the worker's includes its start).
+    print(f"CPU ms per email: plain loop + sink {loop_cpu:.2f}; sink (+ this process's polling) while the "
+          f"worker sends {sink_cpu:.2f}; worker processes {(_cpu(resource.RUSAGE_CHILDREN) - workers_cpu) / len(ids):.2f}")
+    return outbox_rate, smtp_rate
+
+
+def _cpu(who):
+    usage = resource.getrusage(who)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def report(count, outbox_rate, smtp_rate):
+    ratio = outbox_rate / smtp_rate
+    print(f"{count:,} activation emails: outbox + worker {outbox_rate:,.0f}/s, plain smtplib loop "
+          f"{smtp_rate:,.0f}/s, ratio {ratio:.2f} (target >= {TARGET}: {'met' if ratio >= TARGET else 'MISSED'})")
+
+
+def _queue(app):
+    """5,000 pending links of new logins, each with its activation email queued and enqueued."""
+    from komet.extensions import db
+    from komet.mail import outbox
+    from komet.models import Email
+
+    stamp = int(time.time())
+    with app.app_context():
+        p = {"n": EMAILS, "s": stamp}
+        cid = db.session.execute(text("INSERT INTO companies (name, slug, timezone, created_at) VALUES "
+                                      "('Bench Emails Wholesale', 'bench-emails-' || :s, 'America/New_York', now()) "
+                                      "RETURNING id"), p).scalar()
+        p["cid"] = cid
+        db.session.execute(text("INSERT INTO users (email, name, is_active, created_at) SELECT 'mail' || :s || '-' "
+                                "|| g || '@bench.example', 'Buyer ' || g, true, now() FROM generate_series(1, :n) g"), p)
+        db.session.execute(text("""
+            INSERT INTO ecommerce_users (company_id, user_id, name, username, status, activation_nonce,
+                                         activation_sent_at, created_at)
+            SELECT :cid, id, name, split_part(email, '@', 1), 'pending', md5(random()::text), now(), now()
+            FROM users WHERE email LIKE 'mail' || :s || '-%'"""), p)
+        db.session.execute(text("""
+            INSERT INTO emails (kind, to_address, company_id, context, status, attempts, created_at, enqueued_at)
+            SELECT 'activation', u.email, :cid, json_build_object('account_id', e.id), 'pending', 0, now(), now()
+            FROM ecommerce_users e JOIN users u ON u.id = e.user_id WHERE e.company_id = :cid"""), p)
+        ids = db.session.scalars(select(Email.id).where(Email.company_id == cid).order_by(Email.id)).all()
+        db.session.commit()
+        size = app.config["OUTBOX_CLAIM_BATCH"]  # as queue_email's commit hands them over
+        for start in range(0, len(ids), size):
+            outbox.enqueue(ids[start:start + size])
+    return ids
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    from workers.mailsink import start
+
+    sink_port = free_port()
+    env = {**os.environ, "KOMET_CONFIG": "production", "SECRET_KEY": "b" * 40, "DATABASE_URL": DB_URL,
+           "BROKER_URL": REDIS_URL, "BROKER_NAMESPACE": f"komet-bench-{os.getpid()}", "MAIL_SERVER": "127.0.0.1",
+           "MAIL_PORT": str(sink_port), "BASE_URL": "http://bench.example", "WORKER_METRICS_PORT": os.environ.get("BENCH_WORKER_METRICS_PORT") or str(free_port())}
+    ensure_database(DB_URL)
+    sh(str(BIN / "flask"), "--app", "wsgi", "db", "upgrade", env=env, cwd=ROOT)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "BROKER_URL", "BROKER_NAMESPACE", "MAIL_PORT",
+                                           "KOMET_CONFIG", "SECRET_KEY", "BASE_URL")})
+    from komet import create_app
+
+    app = create_app()
+    ids = _queue(app)
+    maildir = Path(tempfile.mkdtemp(prefix="komet-bench-mail-")) / "maildir"
+    mailbox.Maildir(str(maildir), create=True)
+    sink = start("127.0.0.1", sink_port, maildir)
+    try:
+        print(f"load average at start: {os.getloadavg()[0]:.2f}")
+        report(len(ids), *measure(app, env, ids))
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()

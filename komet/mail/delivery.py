@@ -1,0 +1,175 @@
+"""Sending outbox emails: claim, render, send, and record each one's outcome at once.
+
+One actor run claims the email of its message and, on PostgreSQL, up to OUTBOX_CLAIM_BATCH - 1
+other fresh emails (pending, never tried) in one `UPDATE … RETURNING` whose subquery skips rows
+another worker holds (`FOR UPDATE SKIP LOCKED`): their own messages later find nothing to do.
+The claim returns the rows, so nothing is read again before rendering; every email is rendered
+before the first is sent, so the rows they name are read once for the batch. Then one SMTP
+connection of this thread (komet/mail/pool.py) sends them one after the other, and each is
+marked sent in its own statement and commit the moment the server answers 250: a thread has
+at most one email between a 250 and its commit, whatever the batch.
+"""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, func, or_, select, update
+
+from komet.clock import utcnow
+from komet.extensions import db
+from komet.mail import pool, smtp
+from komet.mail.kinds import NothingToSend, Undeliverable, prefetch, render_message
+from komet.models import Email, EmailStatus
+from komet.ops import heartbeats, logs
+
+log = logging.getLogger(__name__)
+# Even past the give-up age, a row is tried this many times since it was queued or retried
+# by hand: an operator's retry of an old email gets real tries, not one.
+MIN_ATTEMPTS_BEFORE_GIVING_UP = 3
+
+
+# Built once, run once per email sent: a Core statement on the session's connection costs a
+# fraction of an ORM update built anew.
+_EMAILS = Email.__table__
+_MARK_SENT = (_EMAILS.update()
+              .where(_EMAILS.c.id == bindparam("row_id"), _EMAILS.c.claimed_at == bindparam("claimed"))
+              .values(status=EmailStatus.SENT.value, sent_at=bindparam("sent"), subject=bindparam("subject_line"),
+                      last_error=None, failing_since=None))
+
+
+def seconds(name):
+    return timedelta(seconds=current_app.config[name])
+
+
+def claimable(now):
+    """Emails a worker may take: pending, or claimed by a worker whose lease ran out."""
+    return or_(
+        Email.status == EmailStatus.PENDING,
+        and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - seconds("OUTBOX_LEASE_SECONDS")),
+    )
+
+
+def deliver(email_id, now=None):
+    """Send outbox email `email_id` if nobody has (with a batch of other fresh ones); True if
+    this call sent it."""
+    return email_id in deliver_many([email_id], now)
+
+
+def deliver_many(email_ids, now=None):
+    """Send the outbox emails `email_ids` nobody has sent or holds, and on PostgreSQL fresh
+    ones up to a batch; the ids this call sent.
+
+    A failed send is recorded on its row (pending again, or failed when it can never be sent
+    or is given up) and not raised: the re-drive is what tries again, after a backoff.
+    """
+    now = now or utcnow()
+    claimed = _claim(email_ids, now)
+    named = prefetch(claimed)  # held while rendering
+    batch = [(email, _render(email, now)) for email in claimed]
+    del named
+    sent = set()
+    for position, (email, message) in enumerate(batch):
+        if message is None:
+            continue  # recorded by _render
+        outcome = _send(email, message, now)
+        if outcome is True:
+            sent.add(email.id)
+        elif outcome == smtp.UNREACHABLE:  # the rest would wait on the same server: back to the queue
+            _unclaim([other.id for other, rendered in batch[position + 1:] if rendered is not None], now)
+            break
+    return sent
+
+
+def _claim(email_ids, now):
+    """The claimed rows (those asked for first), detached: a commit does not expire them."""
+    wanted = and_(Email.id.in_(email_ids), claimable(now))
+    room = current_app.config["OUTBOX_CLAIM_BATCH"] - len(email_ids)
+    if room > 0 and db.session.get_bind().dialect.name == "postgresql":
+        fresh = (select(Email.id).where(Email.status == EmailStatus.PENDING, Email.attempts == 0,
+                                        Email.id.not_in(email_ids))
+                 .order_by(Email.enqueued_at).limit(room).with_for_update(skip_locked=True))
+        wanted = or_(wanted, and_(Email.id.in_(fresh.scalar_subquery()), Email.status == EmailStatus.PENDING,
+                                  Email.attempts == 0))
+    host, pid = heartbeats.this_process()  # the scheduler re-drives a dead claimer's emails at once
+    rows = db.session.scalars(
+        update(Email).where(wanted).values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1,
+                                           claimed_host=host, claimed_pid=pid)
+        .returning(Email), execution_options={"populate_existing": True}
+    ).all()
+    for row in rows:
+        db.session.expunge(row)
+    db.session.commit()
+    asked = set(email_ids)
+    return sorted(rows, key=lambda row: (row.id not in asked, row.id))
+
+
+def _render(email, now):
+    """The email's Flask-Mail message, or None when it was recorded as never to be sent."""
+    try:
+        return render_message(email)
+    except Undeliverable as exc:
+        _release(email, now, EmailStatus.FAILED, str(exc))
+    except NothingToSend as exc:
+        _release(email, now, EmailStatus.SKIPPED, str(exc))
+    except Exception as exc:  # a template or a lookup failed: try again later, as for SMTP
+        _failed(email, now, exc)
+    return None
+
+
+def _send(email, message, now):
+    """True once the server accepted it (and the row says sent); else the failure's kind."""
+    token = logs.request_id.set(email.trace_id or logs.request_id.get())  # its own request's id
+    try:
+        try:
+            pool.send(message)
+        except Exception as exc:  # refused, timed out, any SMTP reply
+            return _failed(email, now, exc)
+        # The server answered 250: mark the row sent now, in its own statement and commit,
+        # before anything else is said to the server. A worker killed in between sends it twice.
+        db.session.connection().execute(_MARK_SENT, {"row_id": email.id, "claimed": now, "sent": utcnow(),
+                                                     "subject_line": message.subject[:255]})
+        db.session.commit()
+        log.info("email %s sent", email.id, extra={"email_id": email.id, "request_id": logs.request_id.get()})
+        return True
+    finally:
+        logs.request_id.reset(token)
+
+
+def _failed(email, now, exc):
+    kind = smtp.failure(exc)
+    give_up = kind == smtp.PERMANENT or _gives_up(email, now)
+    log.warning("email %s attempt %s failed%s: %s", email.id, email.attempts,
+                "; it can never be sent" if kind == smtp.PERMANENT else "; giving up" if give_up
+                else "; the re-drive tries again", exc)
+    _release(email, now, EmailStatus.FAILED if give_up else EmailStatus.PENDING, smtp.describe(exc),
+             unreachable=kind == smtp.UNREACHABLE)
+    return kind
+
+
+def _gives_up(email, now):
+    too_old = email.created_at <= now - seconds("OUTBOX_GIVE_UP_AFTER_SECONDS")
+    return too_old and email.attempts >= MIN_ATTEMPTS_BEFORE_GIVING_UP
+
+
+def _release(email, claimed_at, status, error, unreachable=False):
+    db.session.rollback()
+    # enqueued_at is the last hand-off: the re-drive's backoff counts from this attempt. An
+    # attempt that did not reach SMTP keeps (or starts) the time SMTP began failing this email.
+    failing = func.coalesce(Email.failing_since, claimed_at) if unreachable else None
+    db.session.execute(
+        update(Email).where(Email.id == email.id, Email.claimed_at == claimed_at)
+        .values(status=status, claimed_at=None, claimed_host=None, claimed_pid=None, enqueued_at=claimed_at,
+                last_error=error[:2000], failing_since=failing)
+    )
+    db.session.commit()
+
+
+def _unclaim(email_ids, claimed_at):
+    """Give back emails claimed and not tried: pending, as they were (their re-drive sends them)."""
+    if email_ids:
+        db.session.execute(
+            update(Email).where(Email.id.in_(email_ids), Email.claimed_at == claimed_at)
+            .values(status=EmailStatus.PENDING, claimed_at=None, claimed_host=None, claimed_pid=None,
+                    attempts=Email.attempts - 1)
+        )
+        db.session.commit()
