@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
+from komet import caching
 from komet.extensions import db
 from komet.clock import utcnow
 from komet.models import (Company, Customer, CustomerUser, EcommerceUser, LinkStatus, LoginSession, Membership, Role,
@@ -182,6 +183,7 @@ def choose_workspace(workspace):
                            .where(EcommerceUser.company_id == workspace.company.id,
                                   EcommerceUser.user_id == current_user.id)
                            .values(last_sign_in_at=utcnow()))
+        caching.bump_users(workspace.company.id)
         db.session.commit()
 
 
