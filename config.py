@@ -18,8 +18,12 @@ def _bool(name, default=False):
 
 def engine_options(url):
     """SQLAlchemy engine options for `url` (the bench's floor app uses them too)."""
-    options = {"pool_pre_ping": True}
+    options = {}
     if url.startswith("postgresql"):
+        # No pre-ping (a round trip, and a BEGIN, before every request's first statement): a
+        # connection is replaced once it is this old instead, and a request that finds its
+        # connection dead runs once more on a fresh one if it wrote nothing (komet/connections.py).
+        options["pool_recycle"] = int(os.environ.get("DATABASE_POOL_RECYCLE_SECONDS", "1800"))
         # LIFO: a process hands out the connection it used last, whose prepared statements are
         # warm, and connections it no longer needs stay idle instead of taking turns. (SQLite's
         # in-memory database has a single-connection pool that takes no such option.)

@@ -3,7 +3,9 @@
 Seeds PostgreSQL with 10,000 customers (each with a buyer), 2,000 messages and 1,000,000
 reads, then measures requests/second with wrk on loopback of (a) a buyer's shop page with
 its messages, (b) Message History, and (c) a bare one-query Flask page, each served by
-gunicorn with the same settings, and prints (a)/(c) and (b)/(c).
+gunicorn with the same settings, and prints (a)/(c) and (b)/(c), each line with its CPU per
+request (the server's processes and its database backends, from /proc), the load average
+before its run, and met/MISSED against its target.
 
 Then the scaling checks (bench/scaling.py).
 """
@@ -21,14 +23,16 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
+# The measuring kit lives in bench/measure.py; these names stay importable from here.
+from bench.measure import BROWSER, DURATION, HEADER, free_port, measure, result_line, wrk  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/komet_bench")
 PASSWORD = "bench-password-1"
 CUSTOMERS, MESSAGES, READERS_PER_MESSAGE = 10_000, 2_000, 500  # 2,000 x 500 = 1,000,000 reads
-# Issue 13's targets, as ratios to the floor measured in the same run.
+# Issue 19's targets, as ratios to the floor measured in the same run.
 TARGETS = {"shop": 0.5, "history": 0.45, "poll": 0.6, "session": 0.7}
-DURATION = os.environ.get("BENCH_DURATION", "10s")
 
 
 def sh(*args, **kwargs):
@@ -139,6 +143,7 @@ def seed_company(conn, customers, messages, reads):
 class Server:
     def __init__(self, app, port, env):
         self.url = f"http://127.0.0.1:{port}"
+        self.database = env.get("DATABASE_URL", "").rsplit("/", 1)[-1]  # names its backends in their process titles
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "--no-control-socket", "--bind", f"127.0.0.1:{port}", "--workers", os.environ.get("BENCH_WORKERS", "2"), app],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -155,12 +160,6 @@ class Server:
         self.process.wait(timeout=20)
 
 
-# Log in and load with the same headers, as a browser does: Flask-Login's session protection
-# re-signs and re-sends the cookie on every request whose User-Agent differs from the login's,
-# which no browser triggers and which inflated every logged-in figure.
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
-
-
 def session_cookie(base_url, email):
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -170,19 +169,6 @@ def session_cookie(base_url, email):
     opener.open(base_url + "/login", urllib.parse.urlencode(
         {"csrf_token": token, "email": email, "password": PASSWORD}).encode())
     return "; ".join(f"{c.name}={c.value}" for c in jar)
-
-
-def wrk(url, cookie=None, *headers, duration=DURATION, redirect=False):
-    args = ["wrk", "-t2", "-c8", f"-d{duration}", "--latency", url]
-    for header in ([f"Cookie: {cookie}"] if cookie else []) + [f"User-Agent: {BROWSER}", *headers]:
-        args[1:1] = ["-H", header]
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    # The poll's 204 counts as 2xx; `redirect`: every answer is the 3xx that pages() checked.
-    if "Non-2xx" in out and not redirect:
-        raise RuntimeError(f"errors while measuring {url}:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)
-    return rps, p50
 
 
 def pages(server):
@@ -211,28 +197,23 @@ def main():
     ensure_database()
     seed()
     results = {}
-    floor = Server("bench.floor:app", 5191, env)
+    floor = Server("bench.floor:app", free_port(), env)
     try:
-        results["floor"] = wrk(floor.url + "/")
+        results["floor"] = measure(floor, floor.url + "/")
     finally:
         floor.stop()
-    app = Server("wsgi:app", 5192, env)
+    app = Server("wsgi:app", free_port(), env)
     try:
         for page, (url, cookie, headers) in pages(app).items():
-            results[page] = wrk(url, cookie, *headers, redirect=page == "session")
+            results[page] = measure(app, url, cookie, *headers, redirect=page == "session")
     finally:
         app.stop()
-    floor_rps = results["floor"][0]
-    print(f"\n{'page':<42}{'req/s':>10}{'p50':>10}{'ratio':>8}  target")
+    print(f"\n{HEADER}")
     for key, label in [("shop", "(a) buyer shop page with its messages"), ("history", "(b) Message History"),
                        ("floor", "(c) bare one-query Flask page"),
                        ("poll", "(d) buyer's poll, nothing new (204)"),
                        ("session", "(e) logged-in, session check only (302)")]:
-        rps, p50 = results[key]
-        ratio = rps / floor_rps
-        target = TARGETS.get(key)
-        verdict = "" if target is None else f">= {target}: {'met' if ratio >= target else 'MISSED'}"
-        print(f"{label:<42}{rps:>10.1f}{p50:>10}{ratio:>8.2f}  {verdict}")
+        print(result_line(label, results[key], results["floor"], TARGETS.get(key)))
     print("\n(d) is a Komet request that checks the session and runs one indexed query, with no page\n"
           "to render. It bounds what any logged-in page can reach against (c).")
     if os.environ.get("BENCH_SCALING", "1") != "0":

@@ -72,7 +72,7 @@ def create_app(config=None, **overrides):
 
 
 def _init_extensions(app):
-    from komet import caching
+    from komet import caching, connections
     from komet.extensions import compress, csrf, db, limiter, login_manager, mail, migrate
 
     if app.config["COMPRESS_RESPONSES"]:
@@ -85,6 +85,7 @@ def _init_extensions(app):
     limiter.init_app(app)
     caching.init_app(app)
     app.teardown_appcontext(_end_clean_transaction)
+    connections.init_app(app)  # read-only requests run without BEGIN/COMMIT; one retry on a dead connection
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
@@ -100,9 +101,12 @@ def _end_clean_transaction(exception):
     function gave up on them) is left to the usual rollback. Runs before Flask-SQLAlchemy
     removes the session (teardowns run in reverse order of registration).
     """
+    from komet.connections import nothing_to_commit
     from komet.extensions import db
 
     session = db.session()
+    if exception is None and nothing_to_commit():
+        return  # a read-only request in autocommit: no transaction is open, the session's close will do
     if exception is None and session.in_transaction() and not (session.new or session.dirty or session.deleted):
         session.expire_on_commit = False  # the session ends here: objects keep what they loaded
         try:
@@ -123,24 +127,34 @@ def _limit_only_where_limited(app):
     """
     from functools import partial
 
+    from flask import request
     from flask_limiter.util import get_qualified_name
 
     from komet.extensions import limiter
 
     if limiter.limit_manager.application_limits or limiter.limit_manager.default_limits:
         return  # limits that apply to every request need the hooks on every request
-    limited = {endpoint.rpartition(".")[0] for endpoint, view in app.view_functions.items()
-               if get_qualified_name(view) in limiter._marked_for_limiting}
-    limited |= set(limiter.limit_manager._blueprint_limits)
+    limited_blueprints = set(limiter.limit_manager._blueprint_limits)
+    # Within those blueprints, the hooks run only for the views that carry a limit: the log-in
+    # and invite pages' GETs (forms that post to limited views) are not counted either way.
+    endpoints = {endpoint for endpoint, view in app.view_functions.items()
+                 if get_qualified_name(view) in limiter._marked_for_limiting
+                 or endpoint.rpartition(".")[0] in limited_blueprints}
+    limited = {endpoint.rpartition(".")[0] for endpoint in endpoints}
 
     def belongs_to_limiter(hook):
         return getattr(hook, "__self__", None) is limiter or (isinstance(hook, partial) and hook.args[:1] == (limiter,))
+
+    def on_limited_views(hook):
+        def run(*args):  # (), (response,) or (exception,): an after-request hook returns the response
+            return hook(*args) if request.endpoint in endpoints else (args[0] if args else None)
+        return run
 
     for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
         moved = [hook for hook in hooks.get(None, []) if belongs_to_limiter(hook)]
         hooks[None] = [hook for hook in hooks.get(None, []) if hook not in moved]
         for blueprint in limited:
-            hooks.setdefault(blueprint, []).extend(moved)
+            hooks.setdefault(blueprint, []).extend(on_limited_views(hook) for hook in moved)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

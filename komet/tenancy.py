@@ -14,8 +14,9 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from komet import caching
-from komet.extensions import db
 from komet.clock import utcnow
+from komet.connections import FastSelect
+from komet.extensions import db
 from komet.models import (Company, Customer, CustomerUser, EcommerceUser, LinkStatus, LoginSession, Membership, Role,
                           User)
 
@@ -128,6 +129,8 @@ _STAFF_SESSION = (
     .where(User.id == bindparam("user_id"))
 )
 _USER = select(*_USER_COLUMNS).select_from(User).join(LoginSession, _SIGNED_IN).where(User.id == bindparam("user_id"))
+# Run without SQLAlchemy's execution layer (komet.connections.FastSelect): plain tuples.
+_BUYER_SESSION, _STAFF_SESSION, _USER = FastSelect(_BUYER_SESSION), FastSelect(_STAFF_SESSION), FastSelect(_USER)
 _USER_WIDTH, _COMPANY_WIDTH = len(_USER_COLUMNS), len(_COMPANY_COLUMNS)
 _TOUCH = update(LoginSession).where(LoginSession.key == bindparam("session_key")).values(last_seen_at=bindparam("now"))
 
@@ -142,8 +145,7 @@ def load_session(user_id, session_key, key):
     params = {"user_id": user_id, "session_key": session_key}
     if statement is not None:
         params["workspace_id"] = int(raw_id)
-    # Core execution on the session's connection: plain rows, without the ORM's execution layer.
-    row = db.session.connection().execute(statement if statement is not None else _USER, params).first()
+    row = (statement if statement is not None else _USER).first(db.session, params)
     if row is None:
         return None, None
     user = SessionUser(*row[:_USER_WIDTH])

@@ -48,6 +48,11 @@ LATENCY = Histogram("komet_http_request_duration_seconds", "Time to answer an HT
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
 
+# (endpoint, method, status) -> the counter's and the histogram's series: `labels()` checks its
+# arguments and takes a lock on every call, this is one dict lookup per request.
+_series = {}
+
+
 def init_app(app):
     app.before_request(_start_timer)
     app.after_request(_count)
@@ -61,9 +66,12 @@ def _count(response):
     started = g.pop("_komet_request_started", None)
     if started is None or request.blueprint in UNCOUNTED_BLUEPRINTS:
         return response
-    endpoint = request.endpoint or "unmatched"  # a 404 has no endpoint: one series for all
-    REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-    LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
+    key = (request.endpoint or "unmatched", request.method, response.status_code)  # a 404 has no endpoint: one series
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (REQUESTS.labels(key[0], key[1], str(key[2])), LATENCY.labels(key[0], key[1]))
+    series[0].inc()
+    series[1].observe(time.perf_counter() - started)
     return response
 
 

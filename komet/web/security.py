@@ -16,6 +16,7 @@ from komet.permissions import Permission, can
 from komet.tenancy import current_workspace
 from komet.web import htmx
 from komet.web.assets import static_url
+from komet.web.session_cookie import SessionCookies
 
 
 def init_app(app):
@@ -25,9 +26,11 @@ def init_app(app):
     login_manager.user_loader(_load_user)
     login_manager.unauthorized_handler(_unauthorized)
     app.jinja_env.globals.update(csp_nonce=csp_nonce, cdn_fallbacks=cdn_fallbacks, editor_files=editor_files)
+    app.session_interface = SessionCookies()  # anonymous forms get a CSRF cookie, not a session
     app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     app.extensions["komet.csp"] = _policy(app.config)
+    app.extensions["komet.security_headers"] = _HeaderSet(app.extensions["komet.csp"], app.config)
 
 
 def _refuse_nul_bytes():
@@ -78,22 +81,41 @@ def editor_files():
             for url, sri in (("TRIX_CSS_URL", "TRIX_CSS_SRI"), ("TRIX_JS_URL", "TRIX_JS_SRI"))]
 
 
-def _security_headers(response):
-    policy = dict(current_app.extensions["komet.csp"])
-    if request.blueprint == "devmail":
+class _HeaderSet:
+    """Every response's security headers, built once: a response adds its nonce, if any, to a
+    policy that is otherwise a constant string (the hook runs on every request)."""
+
+    def __init__(self, policy, config):
+        def joined(style_src):
+            return "; ".join(f"{k} {style_src if k == 'style-src' else v}" for k, v in policy.items())
+
+        self.plain = joined(policy["style-src"])
         # Development only: the email's own inline styles, shown in a sandboxed srcdoc iframe
         # (which inherits this policy; a nonce would make browsers ignore 'unsafe-inline').
-        policy["style-src"] += " 'unsafe-inline'"
-    elif "csp_nonce" in g:
-        policy["style-src"] += f" 'nonce-{g.csp_nonce}'"
+        self.devmail = joined(policy["style-src"] + " 'unsafe-inline'")
+        self.before_nonce, _, self.after_nonce = joined(policy["style-src"] + " 'nonce-\0'").partition("\0")
+        self.fixed = [("X-Content-Type-Options", "nosniff"),
+                      ("X-Frame-Options", "DENY"),  # frame-ancestors for browsers without CSP 2
+                      # Reset and activation links carry tokens in their path: never tell another site.
+                      ("Referrer-Policy", "same-origin")]
+        if config["HSTS_SECONDS"]:
+            self.fixed.append(("Strict-Transport-Security", f"max-age={config['HSTS_SECONDS']}"))
+
+    def policy(self, blueprint, nonce):
+        if blueprint == "devmail":
+            return self.devmail
+        return self.plain if nonce is None else f"{self.before_nonce}{nonce}{self.after_nonce}"
+
+
+def _security_headers(response):
+    header_set = current_app.extensions["komet.security_headers"]
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", "; ".join(f"{k} {v}" for k, v in policy.items()))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers without CSP 2
-    # Reset and activation links carry tokens in their path: never tell another site.
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if current_app.config["HSTS_SECONDS"]:
-        headers.setdefault("Strict-Transport-Security", f"max-age={current_app.config['HSTS_SECONDS']}")
+    present = {name.lower() for name, _ in headers.items()}  # a view that set its own keeps it
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", header_set.policy(request.blueprint, g.get("csp_nonce")))
+    for name, value in header_set.fixed:
+        if name.lower() not in present:
+            headers.add(name, value)
     if request.endpoint != "static" and session.get("_user_id"):
         # A logged-in page must not be kept by a shared cache or shown by Back after logout.
         headers["Cache-Control"] = "no-store"

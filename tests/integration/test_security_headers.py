@@ -1,4 +1,6 @@
 """Headers, cookies and sessions: what a browser is told to enforce, and logout that ends it."""
+import re
+
 import pytest
 
 from config import ProductionConfig
@@ -61,3 +63,16 @@ def test_production_never_has_a_dev_mailbox(production, app):
     with pytest.raises(RuntimeError, match="DEVMAIL_ENABLED"):
         create_app(ProductionConfig, SECRET_KEY="p" * 40, BROKER_URL=app.config["BROKER_URL"],
                    SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], DEVMAIL_ENABLED=True)
+
+
+def test_production_keeps_an_anonymous_visitors_csrf_secret_in_a_host_only_secure_cookie(production, make):
+    staff = make.staff(make.company())
+    client = production.test_client()
+    page = client.get("/login", base_url="https://localhost")
+    cookies = {c.split("=", 1)[0]: c for c in page.headers.getlist("Set-Cookie")}
+    assert set(cookies) == {"__Host-komet_csrf"}  # no session to render a form
+    assert all(flag in cookies["__Host-komet_csrf"] for flag in ("Secure", "HttpOnly", "Path=/", "SameSite=Lax"))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.data.decode()).group(1)
+    response = client.post("/login", data={"csrf_token": token, "email": staff.email, "password": PASSWORD},
+                           base_url="https://localhost", headers={"Referer": "https://localhost/login"})
+    assert response.status_code == 303
