@@ -1,8 +1,8 @@
 """Cached HTML, keyed by version counters so that an entry is never stale, only unused.
 
 A cached region's key holds every version its content depends on (`companies.messages_version`,
-`companies.history_version`, `companies.users_version`, `users.reads_version`, bumped in the transaction of each change;
-the session query returns them). An entry also says until when it holds: what a buyer sees
+`companies.history_version`, `companies.users_version`, `users.reads_version`, bumped in the
+transaction of each change; the session query returns them). An entry also says until when it holds: what a buyer sees
 changes at the next Publish On or Expires On with no write at all, so the entry stops at that
 moment. A new version simply makes new keys; old entries age out of the store.
 
@@ -14,7 +14,7 @@ import logging
 import math
 import time
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import update
 
 from komet.clock import utcnow
 from komet.extensions import cache, db
@@ -101,15 +101,6 @@ def bump_users(company_id):
     db.session.execute(update(Company).where(Company.id == company_id)
                        .values(users_version=Company.users_version + 1)
                        .execution_options(synchronize_session=False))
-
-
-# Core, on the session's connection: the ORM's execute costs more than this primary-key read.
-_USERS_VERSION = select(Company.users_version).where(Company.id == bindparam("company_id"))
-
-
-def users_version(company_id):
-    # Not in the session query (komet.tenancy): only Setup > Users needs it, at one primary-key read.
-    return db.session.connection().execute(_USERS_VERSION, {"company_id": company_id}).scalar()
 
 
 def bump_reads(user_id):

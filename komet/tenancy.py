@@ -93,8 +93,9 @@ class SessionCompany:
     slug: str
     timezone: str
     created_at: datetime
-    messages_version: int  # these two key the cached shop messages and history (komet.caching)
+    messages_version: int  # these key the cached shop messages, history and users (komet.caching)
     history_version: int
+    users_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ class SessionCustomer:
 _USER_COLUMNS = (User.id, User.email, User.name, LoginSession.key, LoginSession.last_seen_at, User.is_active,
                  User.is_operator, User.reads_version)
 _COMPANY_COLUMNS = (Company.id, Company.name, Company.slug, Company.timezone, Company.created_at,
-                    Company.messages_version, Company.history_version)
+                    Company.messages_version, Company.history_version, Company.users_version)
 _SIGNED_IN = and_(LoginSession.key == bindparam("session_key"), LoginSession.user_id == User.id)
 _BUYER_SESSION = (
     select(*_USER_COLUMNS, EcommerceUser.id, *_COMPANY_COLUMNS, Customer.id, Customer.name).select_from(User)

@@ -38,7 +38,7 @@ def _users_table(q, status, page_number):
     beyond the Manage E-Commerce Users the route requires; the role is in the key all the same."""
     company, workspace = current_company(), current_workspace()
     search = hashlib.sha256(f"{q}\n{status}".encode()).hexdigest()[:16]
-    key = (f"users:{caching.company_key(company)}:{caching.users_version(company.id)}:{company.timezone}:"
+    key = (f"users:{caching.company_key(company)}:{company.users_version}:{company.timezone}:"
            f"{workspace.role.value}:{page_number}:{search}")
     table = caching.get(key)
     if table is None:
