@@ -1,8 +1,8 @@
 """Cached HTML, keyed by version counters so that an entry is never stale, only unused.
 
 A cached region's key holds every version its content depends on (`companies.messages_version`,
-`companies.history_version`, `users.reads_version`, bumped in the transaction of each change;
-the session query returns them). An entry also says until when it holds: what a buyer sees
+`companies.history_version`, `companies.users_version`, `users.reads_version`, bumped in the
+transaction of each change; the session query returns them). An entry also says until when it holds: what a buyer sees
 changes at the next Publish On or Expires On with no write at all, so the entry stops at that
 moment. A new version simply makes new keys; old entries age out of the store.
 
@@ -94,6 +94,13 @@ def bump_history(*company_ids):
         db.session.execute(update(Company).where(Company.id.in_(company_ids))
                            .values(history_version=Company.history_version + 1)
                            .execution_options(synchronize_session=False))
+
+
+def bump_users(company_id):
+    """Something Setup > Users shows changed for the company (a user, their customers, a sign-in)."""
+    db.session.execute(update(Company).where(Company.id == company_id)
+                       .values(users_version=Company.users_version + 1)
+                       .execution_options(synchronize_session=False))
 
 
 def bump_reads(user_id):

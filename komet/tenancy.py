@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
+from komet import caching
 from komet.clock import utcnow
 from komet.connections import FastSelect
 from komet.extensions import db
@@ -92,8 +93,9 @@ class SessionCompany:
     slug: str
     timezone: str
     created_at: datetime
-    messages_version: int  # these two key the cached shop messages and history (komet.caching)
+    messages_version: int  # these key the cached shop messages, history and users (komet.caching)
     history_version: int
+    users_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +111,7 @@ class SessionCustomer:
 _USER_COLUMNS = (User.id, User.email, User.name, LoginSession.key, LoginSession.last_seen_at, User.is_active,
                  User.is_operator, User.reads_version)
 _COMPANY_COLUMNS = (Company.id, Company.name, Company.slug, Company.timezone, Company.created_at,
-                    Company.messages_version, Company.history_version)
+                    Company.messages_version, Company.history_version, Company.users_version)
 _SIGNED_IN = and_(LoginSession.key == bindparam("session_key"), LoginSession.user_id == User.id)
 _BUYER_SESSION = (
     select(*_USER_COLUMNS, EcommerceUser.id, *_COMPANY_COLUMNS, Customer.id, Customer.name).select_from(User)
@@ -184,6 +186,7 @@ def choose_workspace(workspace):
                            .where(EcommerceUser.company_id == workspace.company.id,
                                   EcommerceUser.user_id == current_user.id)
                            .values(last_sign_in_at=utcnow()))
+        caching.bump_users(workspace.company.id)
         db.session.commit()
 
 

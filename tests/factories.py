@@ -87,6 +87,8 @@ class Factory:
                                     username=user.email.split("@")[0] + f"-{user.id}", status=status,
                                     activated_at=utcnow() if status == LinkStatus.ACTIVE else None)
             self._commit(account)
+        caching.bump_users(company_id)  # as the app's writers do: Setup > Users shows the new link
+        db.session.commit()
         return account
 
     def ecommerce_user(self, company, *customers, status=LinkStatus.ACTIVE, email=None):

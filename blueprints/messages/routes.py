@@ -3,8 +3,6 @@ import hashlib
 from flask import (Response, flash, make_response, redirect, render_template, request, stream_with_context,
                    url_for)
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
 
 from blueprints.messages import HistoryRows, bp
 from blueprints.messages.forms import message_form
@@ -53,7 +51,7 @@ def _history_table(q, page_number):
         kit = HistoryRows(now, csrf_token=HistoryRows.CSRF_PLACEHOLDER)
         html = render_template("messages/_history_table.html", page=page, q=q, kit=kit)
         table = caching.put(key, admin.history_until(page.items, now), html=html)
-    return Markup(table["html"].replace(HistoryRows.CSRF_PLACEHOLDER, generate_csrf()))
+    return HistoryRows.with_csrf(table["html"])
 
 
 @bp.get("/")

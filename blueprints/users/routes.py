@@ -1,12 +1,16 @@
+import hashlib
+from datetime import timedelta
+
 from flask import Response, flash, make_response, render_template, request, stream_with_context, url_for
 
-from blueprints.users import bp
+from blueprints.users import UserRows, bp
 from blueprints.users.forms import EcommerceUserForm, EditEcommerceUserForm
-from komet import audit
+from komet import audit, caching
+from komet.clock import utcnow
 from komet.accounts import buyers, directory, export
 from komet.models import EcommerceUser, LinkStatus
 from komet.permissions import Permission
-from komet.tenancy import current_company, get_or_404
+from komet.tenancy import current_company, current_workspace, get_or_404
 from komet.web import htmx
 from komet.web.forms import EmptyForm
 from komet.web.security import requires
@@ -28,13 +32,32 @@ def _chosen(form):
     return buyers.customers_by_ids(form.customers.data or [])
 
 
+def _users_table(q, status, page_number):
+    """Setup > Users' table, cached under the company's users version (komet.caching); only this
+    session's form token is added each time. What the table shows depends on no one's role
+    beyond the Manage E-Commerce Users the route requires; the role is in the key all the same."""
+    company, workspace = current_company(), current_workspace()
+    search = hashlib.sha256(f"{q}\n{status}".encode()).hexdigest()[:16]
+    key = (f"users:{caching.company_key(company)}:{company.users_version}:{company.timezone}:"
+           f"{workspace.role.value}:{page_number}:{search}")
+    table = caching.get(key)
+    if table is None:
+        page = directory.ecommerce_users_page(q, status, page_number)
+        html = render_template("users/_users_table.html", page=page, q=q, status_filter=status,
+                               kit=UserRows(csrf_token=UserRows.CSRF_PLACEHOLDER))
+        table = caching.put(key, utcnow() + timedelta(seconds=caching.MAX_SECONDS), html=html)
+    return UserRows.with_csrf(table["html"])
+
+
 @bp.get("")
 @requires(MANAGE)
 def index():
     q, status = request.args.get("q", ""), request.args.get("status", "")
-    page = directory.ecommerce_users_page(q, status, request.args.get("page", 1, type=int))
-    return htmx.render("users/index.html", "users/_users_table.html", page=page, q=q, status_filter=status,
-                       statuses=list(LinkStatus))
+    table = _users_table(q, status, request.args.get("page", 1, type=int))
+    if htmx.is_htmx():
+        return table
+    return render_template("users/index.html", users_table=table, q=q, status_filter=status,
+                           statuses=list(LinkStatus))
 
 
 @bp.get("/export.csv")

@@ -11,7 +11,7 @@ import secrets
 from flask import current_app
 from sqlalchemy import select
 
-from komet import audit, tokens
+from komet import audit, caching, tokens
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.mail import outbox
@@ -61,6 +61,7 @@ def activate(account, password=None):
     account.status = LinkStatus.ACTIVE
     account.activation_nonce = None
     account.activated_at = utcnow()
+    caching.bump_users(account.company_id)
     audit.record("user_activated", "", ecommerce_user_id=account.id, company_id=account.company_id,
                  actor_id=user.id)
     db.session.commit()

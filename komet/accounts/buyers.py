@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from komet import audit, customers as company_customers
+from komet import audit, caching, customers as company_customers
 from komet.accounts import activation
 from komet.clock import utcnow
 from komet.extensions import db
@@ -104,6 +104,7 @@ def add(company_id, *, name, email, username, customers, confirmed=False, actor_
                         else ("email", ALREADY_HERE))) from None
     db.session.add_all(CustomerUser(user_id=user.id, customer_id=c.id, company_id=company_id) for c in customers)
     activation.send(account, user)
+    caching.bump_users(company_id)
     action = action or ("user_created" if created else "login_linked")
     audit.record(action, f"{name} ({email}), username {username}; customers: {_names(customers)}",
                  ecommerce_user_id=account.id, company_id=company_id, actor_id=actor_id)
@@ -143,6 +144,7 @@ def update(account, *, name, username, customers):
         db.session.add_all(CustomerUser(user_id=account.user_id, customer_id=c.id, company_id=account.company_id)
                            for c in added)
         audit.record("customers_added", _names(added), ecommerce_user_id=account.id)
+    caching.bump_users(account.company_id)
     try:
         db.session.commit()
     except IntegrityError:  # the username was taken by a colleague a moment ago
@@ -155,6 +157,7 @@ def disable(account):
     if account.status == LinkStatus.DISABLED:
         return False
     account.status = LinkStatus.DISABLED
+    caching.bump_users(account.company_id)
     audit.record("user_disabled", account.name, ecommerce_user_id=account.id)
     db.session.commit()
     return True
@@ -165,6 +168,7 @@ def enable(account):
     if account.status != LinkStatus.DISABLED:
         return False
     account.status = LinkStatus.ACTIVE if account.activated_at else LinkStatus.PENDING
+    caching.bump_users(account.company_id)
     audit.record("user_enabled", account.name, ecommerce_user_id=account.id)
     db.session.commit()
     return True

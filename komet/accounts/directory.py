@@ -23,6 +23,10 @@ class UserRow:
     def id(self):
         return self.account.id
 
+    @property
+    def customer_names(self):
+        return ", ".join(customer.name for customer in self.customers)
+
 
 def _matches(company_id, search, status):
     """(id, name) of the company's users matching `search` (stripped, not empty) and `status`.

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from komet import caching
 from komet.accounts import activation
 from komet.accounts.buyers import ALREADY_HERE, USERNAME_TAKEN
 from komet.clock import utcnow
@@ -59,6 +60,7 @@ def apply(company_id, actor_id, rows):
     made = _insert_links(company_id, people, results)
     email_ids = _queue_activation_emails(company_id, people)
     _audit(company_id, actor_id, people, made, customers)
+    caching.bump_users(company_id)  # once per batch, whatever it added
     return results, email_ids
 
 

@@ -37,6 +37,7 @@ class Company(db.Model):
     # company's buyers are shown, and of any change to what Message History shows.
     messages_version: Mapped[int] = mapped_column(default=0, server_default="0")
     history_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    users_version: Mapped[int] = mapped_column(default=0, server_default="0")  # Setup > Users (0023)
     # An Admin's choice: every staff member must set up two-step verification at their next login.
     require_two_step: Mapped[bool] = mapped_column(default=False, server_default=false())
 
