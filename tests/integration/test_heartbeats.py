@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 import dramatiq
+from dramatiq.brokers.stub import StubBroker
 import pytest
 from sqlalchemy import select
 
@@ -15,7 +16,7 @@ from komet.clock import utcnow
 from komet.extensions import db
 from komet.ops import heartbeats
 from tests.faults import wait_until
-from workers.middleware import HeartbeatMiddleware
+from workers.middleware import AppContextMiddleware, HeartbeatMiddleware
 from workers.scheduler import JOBS, Sweeps, _beat_between_sweeps, _in_app_context
 
 
@@ -81,18 +82,22 @@ def test_a_worker_busy_on_a_long_job_beats_and_one_wedged_on_a_message_does_not(
     monkeypatch.setitem(app.config, "WORKER_STUCK_AFTER_SECONDS", 1)
     release = threading.Event()
 
-    @dramatiq.actor(actor_name="test_long_import", queue_name="test-heartbeats")
+    # A broker of its own: a worker another test left running on the shared stub broker would
+    # take these messages without this middleware seeing them.
+    broker = StubBroker()
+    broker.add_middleware(AppContextMiddleware(app))
+
+    @dramatiq.actor(actor_name="test_long_import", queue_name="test-heartbeats", broker=broker)
     def long_import():
         while not release.is_set():
             db.session.execute(select(1))
             db.session.commit()
             time.sleep(0.05)
 
-    @dramatiq.actor(actor_name="test_wedged_send", queue_name="test-heartbeats")
+    @dramatiq.actor(actor_name="test_wedged_send", queue_name="test-heartbeats", broker=broker)
     def wedged_send():
         release.wait(60)
 
-    broker = dramatiq.get_broker()
     middleware = HeartbeatMiddleware(app)
     broker.add_middleware(middleware)
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
@@ -112,7 +117,7 @@ def test_a_worker_busy_on_a_long_job_beats_and_one_wedged_on_a_message_does_not(
     finally:
         release.set()
         worker.stop()
-        broker.middleware.remove(middleware)
+        broker.close()
 
 
 def _in_hand_for(middleware):
