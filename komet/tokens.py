@@ -34,6 +34,13 @@ def make_token(purpose, user_id, state):
     return _serializer(purpose).dumps({"u": user_id, "s": state})
 
 
+def link_token(purpose, account):
+    """The activation or confirm-link token of an e-commerce user's link (`account`): bound to its
+    current nonce, so only the newest email's link works. The mail worker makes it too, so it
+    lives here rather than in the accounts feature."""
+    return make_token(purpose, account.user_id, f"{account.id}.{fingerprint(account.activation_nonce)}")
+
+
 def read_token(purpose, token, max_age):
     """(user_id, state) from a token made for `purpose`; raises InvalidToken."""
     try:

@@ -35,9 +35,7 @@ def send(account, user):
                               account_id=account.id)
 
 
-def make_token(purpose, account):
-    state = f"{account.id}.{tokens.fingerprint(account.activation_nonce)}"
-    return tokens.make_token(purpose, account.user_id, state)
+make_token = tokens.link_token
 
 
 def account_for_token(purpose, token):

@@ -119,12 +119,10 @@ def _pending_link(email):
 
 
 def _link_context(email, purpose, endpoint):
-    from komet.accounts import activation
-
     account, user, company = _pending_link(email)
     return account, company, {
         "user": user, "account": account, "seller": company.name, "username": account.username,
-        "url": external_url(endpoint, token=activation.make_token(purpose, account)),
+        "url": external_url(endpoint, token=tokens.link_token(purpose, account)),
         "valid_days": max(1, current_app.config["ACTIVATION_MAX_AGE"] // 86400),
     }
 
