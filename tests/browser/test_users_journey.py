@@ -169,6 +169,7 @@ def test_export_to_csv_downloads_what_the_search_shows_by_keyboard_on_a_phone(pa
     export = page.get_by_role("link", name=re.compile("^Export to CSV"))
     expect(export).to_have_accessible_name("Export to CSV (1 e-commerce user matching this search)")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "29a-users-search-export")
     export.focus()
     with page.expect_download() as download:
         page.keyboard.press("Enter")
@@ -228,5 +229,6 @@ def test_a_buyer_disabled_at_their_only_seller_learns_who_ended_it_on_a_phone(pa
     log_in(page, "buyer@rosecafe.example")
     expect(page.get_by_role("heading", name="Bloom Wholesale Flowers has ended your access")).to_be_visible()
     expect(page.get_by_role("link", name="admin@bloom.example")).to_have_attribute("href", "mailto:admin@bloom.example")
+    shot(page, "29c-access-ended")
     expect(page.get_by_text("not linked to any company yet")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
