@@ -25,6 +25,18 @@ def _scratch_database(url, tmp_path, revision="0006"):
     return url.rsplit("/", 1)[0] + "/" + name, lambda: (run(f"DROP DATABASE IF EXISTS {name}"), admin.dispose())
 
 
+def in_scratch_app(app, tmp_path, revision, check):
+    """Run `check()` in an app context on a scratch database of its own, then drop it."""
+    url, drop = _scratch_database(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, revision)
+    scratch = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, BROKER_URL=app.config["BROKER_URL"])
+    try:
+        with scratch.app_context():
+            check()
+            db.engine.dispose()
+    finally:
+        drop()
+
+
 def test_existing_links_keep_their_access_through_upgrade_and_downgrade(app, tmp_path):
     url, drop = _scratch_database(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
     scratch = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, BROKER_URL=app.config["BROKER_URL"])

@@ -2,10 +2,8 @@
 import flask_migrate
 from sqlalchemy import text
 
-from config import TestingConfig
-from komet import create_app
 from komet.extensions import db
-from tests.integration.test_migration_ecommerce_users import _scratch_database
+from tests.integration.test_migration_ecommerce_users import in_scratch_app
 
 MESSAGE = "INSERT INTO messages (id, company_id, title, content_html, publish_on, expires_on, type, " \
           "for_all_customers, status, created_at, updated_at) VALUES (:id, :company, 'T', :html, '2026-01-01', " \
@@ -13,14 +11,7 @@ MESSAGE = "INSERT INTO messages (id, company_id, title, content_html, publish_on
 
 
 def test_foreign_images_go_the_companys_own_stay_and_cached_shops_are_renewed(app, tmp_path):
-    url, drop = _scratch_database(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, "0019")
-    scratch = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, BROKER_URL=app.config["BROKER_URL"])
-    try:
-        with scratch.app_context():
-            _check()
-            db.engine.dispose()
-    finally:
-        drop()
+    in_scratch_app(app, tmp_path, "0019", _check)
 
 
 def _check():

@@ -4,10 +4,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from config import TestingConfig
-from komet import create_app
 from komet.extensions import db
-from tests.integration.test_migration_ecommerce_users import _scratch_database
+from tests.integration.test_migration_ecommerce_users import in_scratch_app
 
 ROW = "INSERT INTO access_requests (id, company_id, business_name, contact_name, email, phone, city, country, " \
       "message, status, reason, internal_notes, created_at) VALUES ({id}, {company}, '{name}', 'C', '{email}', " \
@@ -15,14 +13,7 @@ ROW = "INSERT INTO access_requests (id, company_id, business_name, contact_name,
 
 
 def test_older_duplicates_are_rejected_the_newest_stays_pending_and_downgrade_is_clean(app, tmp_path):
-    url, drop = _scratch_database(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, "0009")
-    scratch = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=url, BROKER_URL=app.config["BROKER_URL"])
-    try:
-        with scratch.app_context():
-            _check()
-            db.engine.dispose()
-    finally:
-        drop()
+    in_scratch_app(app, tmp_path, "0009", _check)
 
 
 def _rows(conn):
