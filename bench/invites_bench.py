@@ -25,7 +25,7 @@ import redis
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
-from bench.messages_bench import (BIN, BROWSER, HEADER, PASSWORD, ROOT, Server, ensure_database, free_port, measure,
+from bench.messages_bench import (BIN, BROWSER, HEADER, PASSWORD, ROOT, Server, ensure_database, free_port, paired,
                                   result_line, sh)
 
 DB_URL = os.environ.get("BENCH_INVITES_DATABASE_URL",
@@ -127,20 +127,19 @@ def main():
            "TRUSTED_PROXIES": "1"}
     ensure_database(DB_URL)
     (burst_company, burst_token), (twice_company, twice_token) = seed(env)
-    floor = Server("bench.floor:app", free_port(), env)
+    floor, app = Server("bench.floor:app", free_port(), env), None
     try:
-        floor_run = measure(floor, floor.url + "/")
-    finally:
-        floor.stop()
-    app = Server("wsgi:app", free_port(), env)
-    try:
+        app = Server("wsgi:app", free_port(), env)
         page = urllib.request.urlopen(f"{app.url}/i/{burst_token}").read().decode()
         assert "Bench Invites 1" in page and "Register Here" in page, "the invite page does not show the seller"
-        page_run = measure(app, f"{app.url}/i/{burst_token}")
+        page_run, floor_run = paired(floor, floor.url + "/", app, f"{app.url}/i/{burst_token}")
+        floor.stop()
         statuses = burst(app, burst_token)
         twice = same_email(app, twice_token)
     finally:
-        app.stop()
+        floor.stop()
+        if app:
+            app.stop()
         store = redis.Redis.from_url(REDIS_URL)
         for key in store.scan_iter(f"{prefix}*"):
             store.delete(key)
@@ -149,7 +148,7 @@ def main():
 
     print(f"\nInvites\n{HEADER}")
     print(result_line("(g) public invite page, anonymous", page_run, floor_run, PAGE_TARGET))
-    print(result_line("(c) floor", floor_run, floor_run))
+    print(result_line("    (c) floor, same round", floor_run, floor_run))
     accepted, refused = statuses[200], statuses[429]
     errors = sum(n for status, n in statuses.items() if status >= 500)
     other = {s: n for s, n in statuses.items() if s not in (200, 429) and s < 500}

@@ -6,7 +6,11 @@ import socket
 import subprocess
 from typing import NamedTuple
 
-DURATION = os.environ.get("BENCH_DURATION", "10s")
+DURATION = os.environ.get("BENCH_DURATION", "5s")
+# Each line is measured in rounds, the floor and the page in turns (F P, P F, F P): the machine's
+# speed drifts over minutes, so a floor measured once at the start made a page's ratio depend on
+# when it ran. The printed line is the round with the median ratio.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Log in and load with the same headers, as a browser does: Flask-Login's session protection
@@ -79,6 +83,27 @@ def measure(server, url, cookie=None, *headers, duration=DURATION, redirect=Fals
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)
     return Run(rps, p50, ticks * 1000 / CLOCK_TICKS / max(requests, 1), load)
+
+
+class Paired(NamedTuple):
+    page: Run
+    floor: Run  # the floor's run of the same round
+
+
+def paired(floor, floor_url, server, url, cookie=None, *headers, redirect=False, rounds=ROUNDS):
+    """`url` on `server` and `floor_url` on `floor` measured in turns over `rounds` rounds; the
+    round whose req/s ratio is the median, as (page run, floor run)."""
+    measured = []
+    for n in range(rounds):
+        both = {}
+        for side in (("floor", "page") if n % 2 == 0 else ("page", "floor")):
+            if side == "floor":
+                both[side] = measure(floor, floor_url)
+            else:
+                both[side] = measure(server, url, cookie, *headers, redirect=redirect)
+        measured.append(Paired(both["page"], both["floor"]))
+    measured.sort(key=lambda r: r.page.rps / r.floor.rps)
+    return measured[len(measured) // 2]
 
 
 HEADER = f"{'page':<42}{'req/s':>9}{'p50':>9}{'CPU ms/req':>11}{'load':>6}{'ratio':>7}{'CPU ratio':>10}  target"
