@@ -8,6 +8,7 @@ import io
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
+from komet.accounts.import_lookups import by_key
 from komet.extensions import db
 from komet.models import Customer, CustomerUser, EcommerceUser, User, normalize_email, normalize_username
 
@@ -59,10 +60,17 @@ def dry_run(company_id, rows):
     emails = {normalize_email(r["email"]) for r in rows}
     logins = {}
     for chunk in _chunks(sorted(emails), 500):
-        logins.update(db.session.execute(select(User.email, User.id).where(User.email.in_(chunk))).all())
-    accounts = {user_id: username for user_id, username in db.session.execute(
-        select(EcommerceUser.user_id, EcommerceUser.username).where(EcommerceUser.company_id == company_id))}
-    taken = {username: user_id for user_id, username in accounts.items()}
+        logins.update(db.session.execute(by_key((User.email, User.id), User.email, chunk)).all())
+    # This company's e-commerce users among the file's logins and usernames, not all of them:
+    # a seller with 50,000 buyers would otherwise load every one for each upload.
+    here = (EcommerceUser.user_id, EcommerceUser.username)
+    accounts, taken = {}, {}
+    for chunk in _chunks(sorted(set(logins.values())), 500):
+        accounts.update(db.session.execute(select(*here).where(EcommerceUser.company_id == company_id,
+                                                               EcommerceUser.user_id.in_(chunk))).all())
+    for chunk in _chunks(sorted({normalize_username(r["username"]) for r in rows}), 500):
+        taken.update((username, user_id) for user_id, username in db.session.execute(
+            by_key(here, EcommerceUser.username, chunk, EcommerceUser.company_id == company_id)))
     # Which customers this company's existing users already have: a row that names another one
     # adds it (as the import will), it is not "unchanged".
     links = set()
