@@ -11,6 +11,7 @@ from sqlalchemy import select
 from komet.accounts.import_lookups import by_key
 from komet.extensions import db
 from komet.models import Customer, CustomerUser, EcommerceUser, User, normalize_email, normalize_username
+from komet.web.spreadsheets import as_typed
 
 HEADERS = {"name": "name", "email": "email", "username": "username", "customer": "customer",
            "customer name": "customer", "customer code": "customer", "customer name or code": "customer"}
@@ -42,8 +43,10 @@ def parse(data, max_rows):
             continue
         if len(rows) == max_rows:
             raise BadFile(f"The file has more than {max_rows:,} rows. Split it into files of up to {max_rows:,} rows.")
-        # Cells are kept exactly as text: a cell like =HYPERLINK(…) is a name, never a formula.
-        rows.append({"line": line, **{name: (cells[i].strip() if i < len(cells) else "") for name, i in where.items()}})
+        # Cells are kept exactly as text: a cell like =HYPERLINK(…) is a name, never a formula;
+        # '=HYPERLINK(…), as Export to CSV wrote it, is the same name.
+        rows.append({"line": line, **{name: (as_typed(cells[i].strip()).strip() if i < len(cells) else "")
+                                      for name, i in where.items()}})
     if not rows:
         raise BadFile("The file has no rows under its header.")
     return rows
