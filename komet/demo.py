@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from komet import caching
 from komet.extensions import db
 from komet.models import Company, Customer, CustomerUser, EcommerceUser, LinkStatus, Membership, Product, Role, User
 
@@ -43,12 +44,18 @@ DEMO_LOGINS = (
 
 
 def _get_or_add(model, defaults=None, **keys):
+    return _add_missing(model, defaults, **keys)[0]
+
+
+def _add_missing(model, defaults=None, **keys):
+    """(the row with `keys`, whether it was missing and is added now with `defaults`)."""
     row = db.session.scalar(select(model).filter_by(**keys))
-    if row is None:
-        row = model(**keys, **(defaults or {}))
-        db.session.add(row)
-        db.session.flush()
-    return row
+    if row is not None:
+        return row, False
+    row = model(**keys, **(defaults or {}))
+    db.session.add(row)
+    db.session.flush()
+    return row, True
 
 
 def _user(email, name):
@@ -80,8 +87,12 @@ def load_demo_data():
         user = _user(email, name)
         for slug, customer_name in links:
             customer = customers[slug, customer_name]
-            _get_or_add(EcommerceUser, {"name": name, "username": email.split("@")[0], "status": LinkStatus.ACTIVE},
-                        user_id=user.id, company_id=customer.company_id)
-            _get_or_add(CustomerUser, {"company_id": customer.company_id}, user_id=user.id, customer_id=customer.id)
+            added = [_add_missing(EcommerceUser, {"name": name, "username": email.split("@")[0],
+                                                  "status": LinkStatus.ACTIVE},
+                                  user_id=user.id, company_id=customer.company_id)[1],
+                     _add_missing(CustomerUser, {"company_id": customer.company_id},
+                                  user_id=user.id, customer_id=customer.id)[1]]
+            if any(added):  # Setup > Users may have cached the company's list without them
+                caching.bump_users(customer.company_id)
     db.session.commit()
     return companies

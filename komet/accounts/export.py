@@ -17,16 +17,9 @@ from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import Customer, CustomerUser, EcommerceUser, User
 from komet.tenancy import current_company
+from komet.web.spreadsheets import safe_cell
 
 BATCH = 1000
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """The cell as text a spreadsheet shows and never runs: a leading ' before a formula start."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def header(tz_name):
@@ -67,8 +60,8 @@ def csv_chunks(q="", status=""):
             out.truncate()
             for name, email, username, code, customer, link_status, signed_in in batch:
                 when = f"{timezones.to_local(signed_in, tz_name):%Y-%m-%d %H:%M}" if signed_in else ""
-                writer.writerow([neutralise(cell) for cell in (name, email, username, code or customer,
-                                                               link_status.label, when)])
+                writer.writerow([safe_cell(cell) for cell in (name, email, username, code or customer,
+                                                              link_status.label, when)])
             yield out.getvalue()
 
     return generate()

@@ -10,13 +10,14 @@ in the caller's transaction: the batch and the record of its outcomes commit tog
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from komet import caching
 from komet.accounts import activation
 from komet.accounts.buyers import ALREADY_HERE, USERNAME_TAKEN
+from komet.accounts.import_lookups import by_key
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import (AuditEvent, Customer, CustomerUser, EcommerceUser, Email, EmailStatus, LinkStatus, User, normalize_email,
@@ -66,15 +67,19 @@ def apply(company_id, actor_id, rows):
 
 def _decide(company_id, rows, wanted, customers, results):
     emails = {normalize_email(rows[i]["email"]) for i in wanted}
-    logins = {login.email: login for login in db.session.execute(
-        select(User.id, User.email, User.password_hash.is_(None).label("needs_password")).where(User.email.in_(emails)))}
+    logins = {login.email: login for login in db.session.execute(by_key(
+        (User.id, User.email, User.password_hash.is_(None).label("needs_password")), User.email, emails))}
     user_ids = [login.id for login in logins.values()]
+    # This company's e-commerce users among the batch's logins and usernames (two lookups: an
+    # OR of the two would be a BitmapOr, and the usernames' side would take the trigram index).
+    here = (EcommerceUser.user_id, EcommerceUser.id, EcommerceUser.username)
+    found = db.session.execute(by_key(here, EcommerceUser.username, {normalize_username(rows[i]["username"]) for i in wanted},
+                                      EcommerceUser.company_id == company_id)).all()
+    if user_ids:
+        found += db.session.execute(select(*here).where(EcommerceUser.company_id == company_id,
+                                                        EcommerceUser.user_id.in_(user_ids))).all()
     accounts, usernames = {}, {}
-    for user_id, account_id, username in db.session.execute(
-            select(EcommerceUser.user_id, EcommerceUser.id, EcommerceUser.username).where(
-                EcommerceUser.company_id == company_id,
-                or_(EcommerceUser.user_id.in_(user_ids),
-                    EcommerceUser.username.in_({normalize_username(rows[i]["username"]) for i in wanted})))):
+    for user_id, account_id, username in found:
         accounts[user_id], usernames[username] = account_id, user_id
     links = set(db.session.execute(select(CustomerUser.user_id, CustomerUser.customer_id).where(
         CustomerUser.company_id == company_id, CustomerUser.user_id.in_(user_ids))).all()) if user_ids else set()
@@ -135,10 +140,10 @@ def _insert_logins(people, results):
         new[email].user_id, new[email].new_login = user_id, True
     raced = [email for email in new if email not in made]
     if raced:  # another company made the login a moment ago: this row links to it
-        for login in db.session.execute(select(User.id, User.email, User.password_hash.is_(None))
-                                        .where(User.email.in_(raced))):
+        for login in db.session.execute(by_key(
+                (User.id, User.email, User.password_hash.is_(None).label("needs_password")), User.email, raced)):
             person = new[login.email]
-            person.user_id, person.needs_password = login.id, login[2]
+            person.user_id, person.needs_password = login.id, login.needs_password
             results[person.row] = ("linked", "")
 
 

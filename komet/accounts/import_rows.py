@@ -8,8 +8,10 @@ import io
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
+from komet.accounts.import_lookups import by_key
 from komet.extensions import db
 from komet.models import Customer, CustomerUser, EcommerceUser, User, normalize_email, normalize_username
+from komet.web.spreadsheets import as_typed
 
 HEADERS = {"name": "name", "email": "email", "username": "username", "customer": "customer",
            "customer name": "customer", "customer code": "customer", "customer name or code": "customer"}
@@ -41,8 +43,10 @@ def parse(data, max_rows):
             continue
         if len(rows) == max_rows:
             raise BadFile(f"The file has more than {max_rows:,} rows. Split it into files of up to {max_rows:,} rows.")
-        # Cells are kept exactly as text: a cell like =HYPERLINK(…) is a name, never a formula.
-        rows.append({"line": line, **{name: (cells[i].strip() if i < len(cells) else "") for name, i in where.items()}})
+        # Cells are kept exactly as text: a cell like =HYPERLINK(…) is a name, never a formula;
+        # '=HYPERLINK(…), as Export to CSV wrote it, is the same name.
+        rows.append({"line": line, **{name: (as_typed(cells[i].strip()).strip() if i < len(cells) else "")
+                                      for name, i in where.items()}})
     if not rows:
         raise BadFile("The file has no rows under its header.")
     return rows
@@ -59,10 +63,17 @@ def dry_run(company_id, rows):
     emails = {normalize_email(r["email"]) for r in rows}
     logins = {}
     for chunk in _chunks(sorted(emails), 500):
-        logins.update(db.session.execute(select(User.email, User.id).where(User.email.in_(chunk))).all())
-    accounts = {user_id: username for user_id, username in db.session.execute(
-        select(EcommerceUser.user_id, EcommerceUser.username).where(EcommerceUser.company_id == company_id))}
-    taken = {username: user_id for user_id, username in accounts.items()}
+        logins.update(db.session.execute(by_key((User.email, User.id), User.email, chunk)).all())
+    # This company's e-commerce users among the file's logins and usernames, not all of them:
+    # a seller with 50,000 buyers would otherwise load every one for each upload.
+    here = (EcommerceUser.user_id, EcommerceUser.username)
+    accounts, taken = {}, {}
+    for chunk in _chunks(sorted(set(logins.values())), 500):
+        accounts.update(db.session.execute(select(*here).where(EcommerceUser.company_id == company_id,
+                                                               EcommerceUser.user_id.in_(chunk))).all())
+    for chunk in _chunks(sorted({normalize_username(r["username"]) for r in rows}), 500):
+        taken.update((username, user_id) for user_id, username in db.session.execute(
+            by_key(here, EcommerceUser.username, chunk, EcommerceUser.company_id == company_id)))
     # Which customers this company's existing users already have: a row that names another one
     # adds it (as the import will), it is not "unchanged".
     links = set()

@@ -16,6 +16,13 @@ def safe_cell(value):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def as_typed(cell):
+    """A cell of an uploaded CSV as it was before `safe_cell`: the apostrophe the export put
+    before a formula start comes off, and nothing else (a spreadsheet saving the file drops
+    it itself; a file edited as text keeps it)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
 def csv_chunks(header, batches):
     """CSV text for `header` and `batches` (an iterable of lists of rows), one chunk per batch,
     every cell made safe. UTF-8 with a byte-order mark, so spreadsheet apps keep accents and emoji."""

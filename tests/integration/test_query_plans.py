@@ -3,15 +3,15 @@ import re
 
 import pytest
 from flask import g
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from komet import caching, pagination
-from komet.accounts import directory
+from komet.accounts import directory, imports
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.invites import links
 from komet.messages import admin, buyers, readers, schedule
-from komet.models import Email, Message
+from komet.models import Email, Message, User
 from komet.pagination import count_upto
 from komet.tenancy import Workspace, scoped
 
@@ -336,3 +336,31 @@ def test_setup_emails_page_reads_the_companys_newest_from_its_index(app, postgre
             plan = _explain(query.add_columns(count_upto(query, pagination.COUNT_AHEAD + 1)).limit(26))
         db.session.rollback()
     assert "ix_emails_company_id_id" in plan and "Sort" not in plan and "WindowAgg" not in plan, plan
+
+
+def test_a_csv_imports_lookups_of_emails_and_usernames_probe_the_unique_indexes_not_the_trigram_ones(
+        app, postgresql, two_companies):
+    company, admin = two_companies["a"], two_companies["a_admin"]
+    rows = [f"Bulk {n},bulk{n}@plans.example,bulk{n},A-{n % 7 + 1}\n" for n in range(1, 251)]
+    rows += [f"New {n},new{n}@plans.example,new{n},A-1\n" for n in range(250)]
+    with app.app_context():
+        _many_buyers(company, count=50_000, customers=100)  # as many as the bench imports into
+        ran = _run(lambda: imports.run(imports.check(company.id, admin.id, "users.csv",
+                                                     ("name,email,username,customer\n" + "".join(rows)).encode()).id),
+                   "SELECT")
+        # Planned now, with the import's new rows waiting in the trigram indexes' pending lists.
+        plans = [("\n".join(db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters).scalars()),
+                  statement) for statement, parameters in ran]
+        emails = [f"bulk{n}@plans.example" for n in range(1, 501)]
+        as_in_list = _explain(select(User.id).where(User.email.in_(emails)))
+        db.session.rollback()
+    lookups = [plan for plan, statement in plans if re.search(r"FROM (users|ecommerce_users)\b", statement)]
+    assert len(lookups) >= 4, plans  # the dry run's and the batch's, of emails and of usernames
+    for plan, statement in plans:
+        assert "trgm" not in plan and not re.search(r"Seq Scan on (users|ecommerce_users)\b", plan), (statement, plan)
+    assert any("uq_users_email" in plan for plan in lookups), plans
+    assert any("uq_ecommerce_users_company_id_username" in plan for plan in lookups), plans
+    # Why it matters: the same emails as `email IN (…)` are not probed on the btree: PostgreSQL
+    # reads every user, or (as in the bench's database) searches the trigram index once per
+    # value, each search reading the index's whole pending list.
+    assert "uq_users_email" not in as_in_list, as_in_list

@@ -2,11 +2,13 @@
 what it shows is on the very next page, with the cache warm."""
 import re
 
+from sqlalchemy import update
 
 from komet.accounts import activation
+from komet.demo import load_demo_data
 from komet.extensions import db
 from komet.invites import requests
-from komet.models import EcommerceUser, LinkStatus, User
+from komet.models import Company, EcommerceUser, LinkStatus, User
 from tests.factories import PASSWORD
 from tests.integration.test_ecommerce_users import seller  # noqa: F401 - the same company, admin and customers
 from tests.integration.test_user_import import run_import, upload
@@ -129,3 +131,15 @@ def test_a_buyers_sign_in_is_on_the_next_page(app, client, make, seller):
     assert "Never" in client.get(USERS).text
     app.test_client().form_post("/login", {"email": buyer.email, "password": PASSWORD})
     assert "Never" not in client.get(USERS).text
+
+
+def test_demo_buyers_added_to_a_company_whose_list_is_cached_are_on_its_next_page(app, client, make):
+    bloom = make.company("Bloom Wholesale Flowers")
+    with app.app_context():
+        db.session.execute(update(Company).where(Company.id == bloom.id).values(slug="bloom"))
+        db.session.commit()
+    client.login_as(make.staff(bloom))
+    assert "Rosa Buyer" not in _table(client.get(USERS).text)  # cached without the demo's buyers
+    with app.app_context():
+        load_demo_data()
+    assert "Rosa Buyer" in _table(client.get(USERS).text) and "Milo Multi" in _table(client.get(USERS).text)

@@ -128,3 +128,25 @@ def test_fifty_thousand_users_stream_without_being_held_in_memory(app, client, s
     assert lines == 50_001
     # The whole file is ~3 MB and its rows as Python objects far more; a stream holds one batch.
     assert peak < size / 2, f"peak {peak:,} bytes for a {size:,}-byte export"
+
+
+def test_an_email_username_and_customer_code_the_export_neutralised_come_back_in_as_they_were(app, client, make, seller):
+    with app.app_context():
+        db.session.get(Customer, seller["green"].id).code = "+GM"
+        db.session.commit()
+    ann = make.ecommerce_user(seller["company"], seller["green"], email="-ann@example.com")
+    rename(app, ann.id, name="=Ann", username="@ann")
+    exported = rows_of(client.get("/setup/users/export.csv"))
+    assert exported[1][:4] == ["'=Ann", "'-ann@example.com", "'@ann", "'+GM"]
+    # A new line typed the export's way; a leading ' before anything else is part of the cell.
+    edited = exported + [["Bo", "'=bo@example.com", "'-bo", "'+GM", "", ""],
+                         ["'Cy", "cy@example.com", "'cy", "Rose Café", "", ""]]
+    out = io.StringIO()
+    csv.writer(out).writerows(edited)
+    assert upload(client, "\ufeff" + out.getvalue(), name="exported.csv").status_code == 303
+    with app.app_context():
+        record = db.session.scalars(select(UserImport)).one()
+        rows = [(row["name"], row["email"], row["username"], row["customer"], row["verdict"]) for row in record.rows]
+    assert rows == [("=Ann", "-ann@example.com", "@ann", "+GM", "unchanged"),
+                    ("Bo", "=bo@example.com", "-bo", "+GM", "created"),
+                    ("'Cy", "cy@example.com", "'cy", "Rose Café", "created")]
