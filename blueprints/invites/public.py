@@ -8,12 +8,11 @@ from komet import tenancy
 from komet.accounts import passwords
 from komet.extensions import limiter
 from komet.invites import links, requests
-from komet.web.page_shells import PageShells
+from komet.web import page_shells
 from komet.web.security import failed_logins_per_email
 
 NO_LINK_HERE = ("You have a Komet login, but not for this seller's shop yet. "
                 "Use Register Here to ask them for access.")
-_pages = PageShells()  # the invite page's HTML per link, seller name and pause state
 
 
 def _link_or_404(token):
@@ -52,8 +51,8 @@ def _link_key():
 def show(token):
     link, seller = _link_or_404(token)
     # Every value the page shows is in the key: a renamed seller or a paused link is a new page at once.
-    return _pages.render((token, seller.name, link.paused), "invites/show.html",
-                         lambda: {"link": link, "seller": seller, "token": token, "form": InviteLoginForm()})
+    return page_shells.render((token, seller.name, link.paused), "invites/show.html",
+                              lambda: {"link": link, "seller": seller, "token": token, "form": InviteLoginForm()})
 
 
 @bp.post("/<token>/login")

@@ -13,16 +13,32 @@ Only for a visitor whose session holds nothing of their own (no login, no flash 
 so nothing about one person can reach another's page. The key is the caller's: it must hold
 every value the page renders (a value left out would serve a stale page after it changed).
 """
+import hashlib
+import os
+import re
 import secrets
 
 from flask import current_app, g, render_template, request, session
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from komet.web.security import csp_nonce
 
 # A session holding only these is an anonymous visitor's (komet/web/session_cookie.py).
 _ANONYMOUS_KEYS = frozenset({"csrf_token", "_fresh"})
 _SIZE = 1024  # pages per process; past it the cache starts again (a page is a few KB)
+_SECRET = re.compile(r"[0-9a-f]{40}")  # what Flask-WTF makes: sha1(urandom).hexdigest()
+_signers = {}  # secret key -> Flask-WTF's token signer
+
+
+def render(key, template, context):
+    """`template` rendered with `context()` (called only when it is rendered), from this app's
+    copy when `key` was seen before, with this response's nonce and CSRF token."""
+    shells = current_app.extensions.get("komet.page_shells")
+    if shells is None:  # one per app: pages hold the app's asset names and configured URLs
+        shells = current_app.extensions["komet.page_shells"] = PageShells()
+    return shells.render(key, template, context)
 
 
 class PageShells:
@@ -33,8 +49,6 @@ class PageShells:
         self._nonce_mark, self._token_mark = f"n{secrets.token_hex(16)}", f"t{secrets.token_hex(16)}"
 
     def render(self, key, template, context):
-        """`template` rendered with `context()` (called only when it is rendered), from this
-        process's copy when `key` was seen before."""
         if not _anonymous():
             return render_template(template, **context())
         page = self._pages.get((template, key))
@@ -46,7 +60,7 @@ class PageShells:
         if has_nonce:
             html = html.replace(self._nonce_mark, csp_nonce())
         if has_token:  # creates the visitor's CSRF secret (and cookie) as the template would have
-            html = html.replace(self._token_mark, generate_csrf())
+            html = html.replace(self._token_mark, csrf_token())
         return html
 
     def _shell(self, template, context):
@@ -67,3 +81,29 @@ class PageShells:
 def _anonymous():
     remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     return session.keys() <= _ANONYMOUS_KEYS and remember not in request.cookies
+
+
+def csrf_token():
+    """Flask-WTF's `generate_csrf()`: the same token (the session's secret, signed and timed with
+    the same key and salt), the same secret created when there is none, kept in `g` the same way.
+
+    Flask-WTF builds a serializer per call, and itsdangerous zlib-compresses every payload to see
+    whether it is shorter: for Flask-WTF's 40-hex-digit secret it never is (44+ bytes against 42),
+    yet it was most of the token's cost. Here the signer is kept and the payload is the plain one
+    itsdangerous would have chosen; any other secret goes to Flask-WTF itself.
+    """
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if field in g:
+        return g.get(field)
+    if field not in session:
+        session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+    secret = session[field]
+    if not (isinstance(secret, str) and _SECRET.fullmatch(secret)):
+        return generate_csrf()
+    key = config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    if (signer := _signers.get(key)) is None:
+        signer = _signers[key] = URLSafeTimedSerializer(key, salt="wtf-csrf-token").make_signer()
+    token = signer.sign(base64_encode(f'"{secret}"'.encode())).decode()
+    setattr(g, field, token)
+    return token
