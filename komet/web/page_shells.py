@@ -15,7 +15,6 @@ every value the page renders (a value left out would serve a stale page after it
 """
 import hashlib
 import os
-import re
 import secrets
 
 from flask import current_app, g, render_template, request, session
@@ -24,11 +23,10 @@ from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
 from komet.web.security import csp_nonce
+# A session holding only these is an anonymous visitor's; a secret Flask-WTF made matches _SECRET.
+from komet.web.session_cookie import _ANONYMOUS_KEYS, _SECRET
 
-# A session holding only these is an anonymous visitor's (komet/web/session_cookie.py).
-_ANONYMOUS_KEYS = frozenset({"csrf_token", "_fresh"})
 _SIZE = 1024  # pages per process; past it the cache starts again (a page is a few KB)
-_SECRET = re.compile(r"[0-9a-f]{40}")  # what Flask-WTF makes: sha1(urandom).hexdigest()
 _signers = {}  # secret key -> Flask-WTF's token signer
 
 
