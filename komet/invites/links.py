@@ -2,13 +2,15 @@
 import hmac
 import io
 import secrets
+from typing import NamedTuple
 
 import qrcode
 import qrcode.image.svg
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from komet import audit
 from komet.clock import utcnow
+from komet.connections import FastSelect
 from komet.extensions import db
 from komet.models import Company, InviteLink
 
@@ -40,17 +42,33 @@ def token_of(company_id):
     return link.token if link else None
 
 
+class PublicLink(NamedTuple):
+    """What the public pages need of an invite link."""
+    id: int
+    paused: bool
+
+
+class Seller(NamedTuple):
+    """What the public pages show of the seller (everything the invite page's HTML depends on)."""
+    id: int
+    name: str
+
+
+# Plain columns through psycopg (komet.connections.FastSelect): an anonymous page pays for no
+# ORM entities, identity map or SQLAlchemy result objects.
+_BY_LOOKUP = FastSelect(
+    select(InviteLink.id, InviteLink.paused, InviteLink.secret, Company.id, Company.name)
+    .join(Company, Company.id == InviteLink.company_id).where(InviteLink.lookup == bindparam("lookup")))
+
+
 def find(token):
-    """(link, company) for a public token, or None. One indexed query; the secret is compared
+    """(PublicLink, Seller) for a public token, or None. One indexed query; the secret is compared
     in constant time, and against a dummy when the lookup is unknown, so timing says nothing."""
     lookup, _, secret = (token or "").partition(".")
-    row = None
-    if 0 < len(lookup) <= 24:
-        row = db.session.execute(select(InviteLink, Company).join(Company, Company.id == InviteLink.company_id)
-                                 .where(InviteLink.lookup == lookup)).first()
-    expected = row[0].secret if row else _DUMMY_SECRET
+    row = _BY_LOOKUP.first(db.session, {"lookup": lookup}) if 0 < len(lookup) <= 24 else None
+    expected = row[2] if row else _DUMMY_SECRET
     matches = hmac.compare_digest(expected.encode(), secret.encode())
-    return tuple(row) if row and matches else None
+    return (PublicLink(row[0], row[1]), Seller(row[3], row[4])) if row and matches else None
 
 
 def regenerate(link):
