@@ -84,12 +84,12 @@ def seed(env):
 
 
 def measure_pages(env):
-    floor = Server("bench.floor:app", 5193, env)
+    floor = Server("bench.floor:app", free_port(), env)
     try:
         floor_rps = wrk(floor.url + "/")
     finally:
         floor.stop()
-    app = Server("wsgi:app", 5194, env)
+    app = Server("wsgi:app", free_port(), env)
     try:
         admin = session_cookie(app.url, "users-admin@bench.example")
         page = urllib.request.urlopen(urllib.request.Request(app.url + "/setup/users", headers={"Cookie": admin}))
