@@ -11,7 +11,7 @@ A shell's key holds the values it shows, not versions of them (who is logged in 
 name, the company and its name, the customer, the role, the session's Change Company and
 focused-shop flags, the endpoint, the page's own arguments), so a shell is never stale, only
 unused: a renamed company simply gives new keys. Shells live in this process's memory, the
-most recently used kept; in debug mode (templates reloaded on change) none is kept.
+most recently used kept (per app); in debug mode (templates reloaded on change) none is kept.
 """
 import re
 import threading
@@ -59,7 +59,12 @@ class _Shells:
             self.entries.clear()
 
 
-shells = _Shells(MAX_SHELLS)
+def _shells():
+    # One store per app: two apps in a process (the tests build several) may differ in settings.
+    shells = current_app.extensions.get("komet.shells")
+    if shells is None:
+        shells = current_app.extensions["komet.shells"] = _Shells(MAX_SHELLS)
+    return shells
 
 
 def layout_key():
@@ -79,6 +84,7 @@ def render_page(template, key=(), slots=None, **context):
     `slots` are the parts that differ between requests with the same key (Markup or text)."""
     slots = slots or {}
     full_key = (template, layout_key(), key)
+    shells = _shells()
     pieces = shells.get(full_key)
     if pieces is None:
         pieces = _render_shell(template, slots, context)

@@ -79,6 +79,16 @@ def test_a_warm_shell_draws_no_template_and_runs_no_query_of_its_own(app, seller
     assert queries.count == 2  # the session (with the versions) and the catalogue
 
 
+@pytest.mark.parametrize("page", [HISTORY, USERS])
+def test_a_warm_setup_page_draws_no_template_and_runs_only_the_session_query(app, seller, rendered, queries, page):
+    first, second = (app.test_client().login_as(seller["admin"]) for _ in range(2))
+    first.get(page)
+    with rendered, queries:
+        assert second.get(page).status_code == 200
+    assert rendered == []
+    assert queries.count == 1  # the session, with the versions that key the cached table
+
+
 def test_each_response_has_its_own_nonce_and_each_session_its_own_token(app, seller):
     first, second = (app.test_client().login_as(seller["admin"]) for _ in range(2))
     pages = [client.get(HISTORY) for client in (first, second, first)]
@@ -170,6 +180,6 @@ def test_the_search_words_are_part_of_a_shell_key(app, seller):
 def test_a_shell_never_holds_a_request_s_token_or_nonce(app, seller):
     client = app.test_client().login_as(seller["buyer"])
     client.get("/shop/")
-    pieces = [p for entry in list(shell.shells.entries.values()) for p in entry]
+    pieces = [p for entry in list(app.extensions["komet.shells"].entries.values()) for p in entry]
     assert pieces and not any(TOKEN.search(p) for p in pieces)
     assert {"nonce", "csrf", "flashes", "messages_region"} <= set(pieces)
