@@ -136,11 +136,20 @@ class FastSelect:
 
     def first(self, session, params):
         """The first row as a tuple, or None."""
+        rows = self._run(session, params, first=True)
+        return rows[0] if rows else None
+
+    def all(self, session, params):
+        """Every row, as tuples."""
+        return self._run(session, params, first=False)
+
+    def _run(self, session, params, first):
         conn = session.connection()
         dialect = conn.dialect
         if dialect.driver != "psycopg":
-            row = conn.execute(self.statement, params).first()
-            return None if row is None else tuple(row)
+            result = conn.execute(self.statement, params)
+            rows = [result.first()] if first else result.all()
+            return [tuple(row) for row in rows if row is not None]
         if self._compiled is None or self._compiled[0] is not dialect:
             self._compiled = self._compile(dialect)
         _, sql, binds, results = self._compiled
@@ -153,15 +162,13 @@ class FastSelect:
             conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
             cursor.execute(sql, values)
             conn.dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
-            row = cursor.fetchone()
+            rows = [cursor.fetchone()] if first else cursor.fetchall()
         except Exception as error:  # a dead connection is reported (and invalidated) as SQLAlchemy's own
             conn._handle_dbapi_exception(error, sql, values, cursor, None)
         finally:
             cursor.close()
-        if row is None:
-            return None
-        return tuple(value if convert is None or value is None else convert(value)
-                     for value, convert in zip(row, results))
+        return [tuple(value if convert is None or value is None else convert(value)
+                      for value, convert in zip(row, results)) for row in rows if row is not None]
 
     def _compile(self, dialect):
         compiled = self.statement.compile(dialect=dialect)

@@ -12,7 +12,7 @@ from komet.messages import admin, content, readers as reads
 from komet.models import Message
 from komet.permissions import Permission
 from komet.tenancy import current_company, get_or_404
-from komet.web import htmx
+from komet.web import htmx, shell
 from komet.web.security import requires
 
 MANAGE = Permission.MANAGE_MESSAGES
@@ -59,7 +59,9 @@ def _history_table(q, page_number):
 def history():
     q = request.args.get("q", "")
     table = _history_table(q, request.args.get("page", 1, type=int))
-    return table if htmx.is_htmx() else render_template("messages/history.html", history_table=table, q=q)
+    if htmx.is_htmx():
+        return table
+    return shell.render_page("messages/history.html", key=(q,), q=q, slots={"history_table": table})
 
 
 @bp.route("/new", methods=["GET", "POST"])

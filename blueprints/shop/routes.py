@@ -9,7 +9,7 @@ from komet.messages import buyers, content
 from komet.models import Message, MessageImage
 from komet.shop.catalog import catalogue_page
 from komet.tenancy import current_workspace, get_or_404
-from komet.web import htmx
+from komet.web import htmx, shell
 from komet.web.security import buyer_required
 
 
@@ -35,8 +35,8 @@ def _messages_region(workspace):
 def home():
     workspace = current_workspace()
     products = catalogue_page(workspace.company.id, request.args.get("page", 1, type=int))
-    return render_template("shop/home.html", products=products,
-                           messages_region=Markup(_messages_region(workspace)["html"]))
+    return shell.render_page("shop/home.html", key=tuple(products), products=products,
+                             slots={"messages_region": Markup(_messages_region(workspace)["html"])})
 
 
 @bp.get("/messages")

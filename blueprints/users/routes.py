@@ -11,7 +11,7 @@ from komet.accounts import buyers, directory, export
 from komet.models import EcommerceUser, LinkStatus
 from komet.permissions import Permission
 from komet.tenancy import current_company, current_workspace, get_or_404
-from komet.web import htmx
+from komet.web import htmx, shell
 from komet.web.forms import EmptyForm
 from komet.web.security import requires
 
@@ -56,8 +56,8 @@ def index():
     table = _users_table(q, status, request.args.get("page", 1, type=int))
     if htmx.is_htmx():
         return table
-    return render_template("users/index.html", users_table=table, q=q, status_filter=status,
-                           statuses=list(LinkStatus))
+    return shell.render_page("users/index.html", key=(q, status), q=q, status_filter=status,
+                             statuses=list(LinkStatus), slots={"users_table": table})
 
 
 @bp.get("/export.csv")

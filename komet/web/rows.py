@@ -5,11 +5,11 @@ and its zone once per row took several times that. Each URL is a (prefix, suffix
 the row's id. Tables that are cached are drawn with `CSRF_PLACEHOLDER` for the form token, and
 `with_csrf` puts this session's token in when the cached HTML is served.
 """
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from komet import timezones
 from komet.tenancy import current_company
+from komet.web.csrf_tokens import form_token
 from komet.web.urls import id_url_parts
 
 
@@ -21,7 +21,7 @@ class RowKit:
     CSRF_PLACEHOLDER = Markup("<csrf-token>")
 
     def __init__(self, csrf_token=None):
-        self.csrf_token = csrf_token or generate_csrf()
+        self.csrf_token = csrf_token or form_token()
         self.timezone = current_company().timezone
         for endpoint in self.ROW_ENDPOINTS:
             setattr(self, endpoint, id_url_parts(f"{self.BLUEPRINT}.{endpoint}", self.ID_NAME))
@@ -32,4 +32,4 @@ class RowKit:
     @classmethod
     def with_csrf(cls, html):
         """Cached HTML drawn with the placeholder, with this session's form token in its place."""
-        return Markup(html.replace(cls.CSRF_PLACEHOLDER, generate_csrf()))
+        return Markup(html.replace(cls.CSRF_PLACEHOLDER, form_token()))
