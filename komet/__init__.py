@@ -104,6 +104,8 @@ def _end_clean_transaction(exception):
     from komet.connections import nothing_to_commit
     from komet.extensions import db
 
+    if not db.session.registry.has():
+        return  # the request never opened a session (its session check borrowed a connection)
     session = db.session()
     if exception is None and nothing_to_commit():
         return  # a read-only request in autocommit: no transaction is open, the session's close will do
