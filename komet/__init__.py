@@ -1,5 +1,6 @@
 """Komet: the app factory."""
 import logging
+from inspect import CO_COROUTINE
 
 from flask import Flask
 from sqlalchemy import event
@@ -8,12 +9,24 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import BASE_DIR, ProductionConfig, config_from_env, engine_options
 
 
+class _Komet(Flask):
+    def ensure_sync(self, func):
+        # Flask asks this of every hook and of the view, about sixteen times a request, and
+        # inspect.iscoroutinefunction is most of a microsecond each. A plain function or method
+        # whose code is not a coroutine's is returned as Flask would return it; anything else
+        # (a partial, a marked or async function) takes Flask's own path.
+        code = getattr(func, "__code__", None)
+        if code is not None and not code.co_flags & CO_COROUTINE and not hasattr(func, "_is_coroutine_marker"):
+            return func
+        return super().ensure_sync(func)
+
+
 def create_app(config=None, **overrides):
     """Build the web app; `config` is a config class, `overrides` win over it."""
     config = config or config_from_env()
     if config is ProductionConfig and not overrides.get("SECRET_KEY"):
         ProductionConfig.check()
-    app = Flask(
+    app = _Komet(
         __name__,
         template_folder=str(BASE_DIR / "templates"),
         static_folder=str(BASE_DIR / "static"),
@@ -104,6 +117,8 @@ def _end_clean_transaction(exception):
     from komet.connections import nothing_to_commit
     from komet.extensions import db
 
+    if not db.session.registry.has():
+        return  # the request never opened a session (its session check borrowed a connection)
     session = db.session()
     if exception is None and nothing_to_commit():
         return  # a read-only request in autocommit: no transaction is open, the session's close will do

@@ -20,7 +20,7 @@ are GETs that run one or two SELECTs, so three quarters of their round trips wer
 """
 import logging
 import re
-from functools import partial
+from functools import lru_cache, partial
 
 from flask import g, has_request_context, request
 from psycopg import ServerCursor
@@ -33,6 +33,7 @@ log = logging.getLogger("komet.db")
 _LOCKING = re.compile(r"\bFOR\s+(UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=512)  # a handful of statements, each a long string whose hash Python keeps
 def is_plain_read(statement):
     """True for a SELECT that takes no row locks: the only statement that may run outside a transaction."""
     return statement[:6].upper() == "SELECT" and _LOCKING.search(statement) is None
@@ -135,16 +136,39 @@ class FastSelect:
         self._compiled = None  # (dialect, sql, bind names and converters, result converters)
 
     def first(self, session, params):
-        """The first row as a tuple, or None."""
+        """The first row as a tuple, or None.
+
+        In a read-only request that has not opened an ORM session yet (the session check runs
+        first thing), the query borrows a pooled connection in autocommit, as that request's
+        own reads would run, and gives it back at once, rather than creating a Session for a
+        request that may never need one (a redirect, a 204 from the cache). With nothing run in
+        the request yet, there is nothing uncommitted it could miss; once a session is open, the
+        query runs on its connection and sees what the request has written. Other requests (a
+        POST) run it in their transaction, as their first statement.
+        """
         rows = self._run(session, params, first=True)
         return rows[0] if rows else None
 
     def all(self, session, params):
-        """Every row, as tuples."""
+        """Every row, as tuples (on a borrowed connection as first() explains)."""
         return self._run(session, params, first=False)
 
     def _run(self, session, params, first):
-        conn = session.connection()
+        from komet.extensions import db
+
+        if (session is db.session and not session.registry.has() and has_request_context()
+                and request.method in READ_ONLY_METHODS):
+            engine = db.engine
+            if engine.dialect.driver == "psycopg":
+                with engine.connect() as conn:
+                    dbapi_connection = conn.connection.dbapi_connection
+                    if not dbapi_connection.autocommit and dbapi_connection.info.transaction_status == 0:
+                        dbapi_connection.autocommit = True
+                        conn.info[_LAZY] = True  # made transactional again at checkin
+                    return self._rows(conn, params, first)
+        return self._rows(session.connection(), params, first)
+
+    def _rows(self, conn, params, first):
         dialect = conn.dialect
         if dialect.driver != "psycopg":
             result = conn.execute(self.statement, params)

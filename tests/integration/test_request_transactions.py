@@ -1,6 +1,7 @@
 """Read-only requests run without BEGIN/COMMIT, writes stay transactional, and a request whose
 pooled connection died is answered anyway (komet/connections.py)."""
 from datetime import timedelta
+from unittest import mock
 
 import psycopg
 import pytest
@@ -168,3 +169,24 @@ def test_the_session_check_reads_exactly_what_sqlalchemy_reads(app, client, two_
             assert fast.first(db.session, params) == expected
             assert any(getattr(value, "tzinfo", None) for value in expected)  # aware times, and the role an enum
         assert tenancy._USER.first(db.session, {"user_id": staff.id, "session_key": "ended"}) is None
+
+
+def test_a_get_answered_after_its_session_check_opens_no_orm_session(app, client, two_companies, statuses):
+    client.login_as(two_companies["a_buyer"])
+    statuses.clear()
+    with app.app_context():
+        registry = db.session.registry
+    with mock.patch.object(registry, "createfunc", wraps=registry.createfunc) as sessions:
+        assert client.get("/shop/messages").status_code in (302, 303)
+    assert sessions.call_count == 0  # the check borrowed a pooled connection and gave it back
+    assert len(statuses) == 1 and statuses[0][1] == IDLE
+
+
+def test_a_post_after_a_borrowed_session_check_is_transactional_from_its_first_statement(
+        client, make, two_companies, statuses):
+    message = make.message(two_companies["a"])
+    client.login_as(two_companies["a_buyer"])
+    assert client.get("/shop/messages").status_code in (302, 303)  # the pool's connection went back in autocommit's stead
+    statuses.clear()
+    assert client.hx_post(f"/shop/messages/{message.id}/read").status_code == 204
+    assert statuses and all(status == INTRANS for _, status in statuses)
