@@ -30,24 +30,30 @@ class BadAddress(ValueError):
 # An address that parses to itself: ASCII, dot-separated atoms, no display name, nothing to
 # quote. Flask-Mail's sanitize_address returns it unchanged and smtplib quotes it as <address>,
 # each after a full RFC 2822 parse (email.utils.parseaddr: three per email, about a tenth of
-# the worker's CPU per email); for such an address both are skipped. Any other goes the long way.
+# the worker's CPU per email); for such an address both are skipped. Any other goes the long
+# way, once per address (the sender, "Komet <no-reply@…>", is always the same).
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 class _PlainAddressesQuoted:
-    """smtplib's MAIL and RCPT commands, sent as smtplib sends them, without parsing a plain address."""
+    """smtplib's MAIL and RCPT commands, word for word, without parsing an address again."""
 
     def mail(self, sender, options=()):
-        if not _PLAIN_ADDRESS.fullmatch(sender) or any(option.lower() == "smtputf8" for option in options):
+        if any(option.lower() == "smtputf8" for option in options):
             return super().mail(sender, options)
-        self.putcmd("mail", f"FROM:<{sender}>{_option_list(self, options)}")
+        self.putcmd("mail", f"FROM:{_quoted(sender)}{_option_list(self, options)}")
         return self.getreply()
 
     def rcpt(self, recip, options=()):
-        if not _PLAIN_ADDRESS.fullmatch(recip):
-            return super().rcpt(recip, options)
-        self.putcmd("rcpt", f"TO:<{recip}>{_option_list(self, options)}")
+        self.putcmd("rcpt", f"TO:{_quoted(recip)}{_option_list(self, options)}")
         return self.getreply()
+
+
+def _quoted(address):
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else _quoted_the_long_way(address)
+
+
+_quoted_the_long_way = functools.lru_cache(maxsize=1024)(smtplib.quoteaddr)
 
 
 def _option_list(host, options):

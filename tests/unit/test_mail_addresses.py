@@ -51,7 +51,8 @@ class Plain(Recording, smtplib.SMTP):
     pass
 
 
-@pytest.mark.parametrize("address", [a for a in ADDRESSES if isinstance(a, str) and a.isascii()])
+@pytest.mark.parametrize("address", [a for a in ADDRESSES if isinstance(a, str) and a.isascii()]
+                         + ["Komet <no-reply@komet.example>"])
 @pytest.mark.parametrize("options", [(), ("size=1234",)])
 def test_mail_and_rcpt_commands_are_the_ones_smtplib_sends(address, options):
     ours, theirs = Shortcut(), Plain()
