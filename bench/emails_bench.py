@@ -27,7 +27,7 @@ from sqlalchemy import func, select, text
 from bench.messages_bench import ROOT, ensure_database, sh
 
 BIN = Path(sys.executable).parent
-EMAILS, TARGET = int(os.environ.get("BENCH_EMAILS_COUNT", 5_000)), 1.0
+EMAILS, TARGET = int(os.environ.get("BENCH_EMAILS_COUNT", 5_000)), 1.0  # fewer for a quick look
 DB_URL = os.environ.get("BENCH_EMAILS_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/komet_bench_emails")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -82,7 +82,7 @@ def measure(app, env, ids, sink):
 
     workdir = Path(tempfile.mkdtemp(prefix="komet-bench-"))
     log = open(workdir / "worker.log", "wb")
-    worker = subprocess.Popen([str(BIN / "dramatiq"), "workers.worker", *os.environ.get("BENCH_EXTRA_MODULES", "").split(), "--processes", "2", "--threads", "4"],
+    worker = subprocess.Popen([str(BIN / "dramatiq"), "workers.worker", "--processes", "2", "--threads", "4"],
                               cwd=ROOT, env={"dramatiq_prom_db": str(workdir / "metrics"), **env}, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
