@@ -4,8 +4,6 @@ and 5,000 activation emails through the outbox and worker beside a plain smtplib
 Runs on its own PostgreSQL database (BENCH_USERS_DATABASE_URL) and a local Redis
 (BENCH_REDIS_URL, default redis://127.0.0.1:6379/12) for the worker's queue.
 """
-import logging
-import mailbox
 import os
 import socket
 import subprocess
@@ -163,21 +161,18 @@ def measure_import(env, app):
     return dry, total
 
 
-def measure_emails(env, app, sink_port):
+def measure_emails(env, app, sink):
     """The 5,000 activation emails the import queued: a worker process, then a plain smtplib loop."""
     from komet.extensions import db
     from komet.models import Email, UserImport
 
-    # The sink runs in this process: a log line per email would slow both senders alike.
-    for name in ("mail.log", "komet.mailsink"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     with app.app_context():
         since = db.session.scalar(select(func.max(UserImport.created_at)))
         emails = db.session.scalars(select(Email).where(Email.created_at >= since, Email.kind == "activation")).all()
         assert len(emails) == IMPORT_ROWS
         ids = [e.id for e in emails]
         db.session.remove()
-    return emails_bench.measure(app, env, ids)
+    return emails_bench.measure(app, env, ids, sink)
 
 
 def print_import(dry, total):
@@ -214,17 +209,13 @@ def main():
         print_import(*measure_import(env, bench_app(env)))
         return
     users, search = measure_pages({**env, "BROKER_URL": "stub://"})
-    from workers.mailsink import start
-
-    maildir = Path(tempfile.mkdtemp(prefix="komet-bench-mail-")) / "maildir"
-    mailbox.Maildir(str(maildir), create=True)
-    sink = start("127.0.0.1", sink_port, maildir)
+    sink = emails_bench.start_sink(sink_port)
     try:
         app = bench_app(env)
         dry, total = measure_import(env, app)
-        outbox_rate, smtp_rate = measure_emails(env, app, sink_port)
+        outbox_rate, smtp_rate = measure_emails(env, app, sink)
     finally:
-        sink.stop()
+        emails_bench.stop_sink(sink)
     print_pages(users, search)
     print_import(dry, total)
     emails_bench.report(IMPORT_ROWS, outbox_rate, smtp_rate)

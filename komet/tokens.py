@@ -5,6 +5,7 @@ reset, a fingerprint of the current password hash). The caller checks the state 
 the row when the token comes back, so a token stops working once it has been used or the
 state it was issued for has changed.
 """
+import functools
 import hashlib
 
 from flask import current_app
@@ -22,7 +23,14 @@ class InvalidToken(Exception):
 
 
 def _serializer(purpose):
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"komet.{purpose}")
+    return _serializer_for(current_app.config["SECRET_KEY"], purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _serializer_for(secret_key, purpose):
+    # Built once per key and purpose (it keeps no state between tokens): the mail worker makes
+    # one token per activation email.
+    return URLSafeTimedSerializer(secret_key, salt=f"komet.{purpose}")
 
 
 def fingerprint(value):

@@ -2,12 +2,18 @@
 
 `python -m workers.mailsink --port 8025 --maildir instance/devmail`; the dev mailbox page
 (blueprints/devmail) reads the same folder.
+
+Like any real MTA it stores concurrent deliveries concurrently: the Maildir write (a file
+created, written, closed and renamed) runs on a small thread pool, so one connection's write
+never holds up the SMTP conversations of the others on the event loop.
 """
 import argparse
+import asyncio
 import logging
 import mailbox
 import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
@@ -19,6 +25,7 @@ class MaildirHandler:
     def __init__(self, path):
         self.path = str(path)
         mailbox.Maildir(self.path, create=True)
+        self._writers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mailsink-store")
 
     async def handle_DATA(self, server, session, envelope):
         # What the SMTP envelope said, which headers alone may not (Bcc), on top of the bytes as
@@ -28,9 +35,14 @@ class MaildirHandler:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
-        mailbox.Maildir(self.path, create=True).add(b"X-Envelope-To: " + envelope_to + b"\r\n" + raw)
+        stored = b"X-Envelope-To: " + envelope_to + b"\r\n" + raw
+        await asyncio.get_running_loop().run_in_executor(self._writers, self._store, stored)
         log.info("stored email to %s", envelope.rcpt_tos)
         return "250 Message accepted for delivery"
+
+    def _store(self, data):
+        # Opened per email (cheap): a test or the dev page may have cleared the folder meanwhile.
+        mailbox.Maildir(self.path, create=True).add(data)
 
 
 def read_maildir(path):
@@ -51,8 +63,9 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--maildir", default="instance/devmail")
+    parser.add_argument("--log-level", default="INFO", help="WARNING: no line per email (the bench)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     controller = start(args.host, args.port, args.maildir)
     log.info("SMTP sink on %s:%s storing in %s", args.host, args.port, args.maildir)

@@ -16,8 +16,12 @@ _DROPPED = {"Cc", "Cf", "Cs"}
 def one_line(text, limit=HEADER_MAX_CHARS):
     """`text` as one header line: whitespace runs become one space, control characters go, at
     most `limit` characters (an ellipsis marks a cut)."""
-    kept = "".join(" " if char.isspace() else char for char in str(text or "")
-                   if char.isspace() or unicodedata.category(char) not in _DROPPED)
+    text = str(text or "")
+    if text.isascii() and text.isprintable():  # no control character, and no space but " "
+        kept = text
+    else:
+        kept = "".join(" " if char.isspace() else char for char in text
+                       if char.isspace() or unicodedata.category(char) not in _DROPPED)
     kept = _SPACES.sub(" ", kept).strip()
     if len(kept) > limit:
         kept = kept[:limit - 1].rstrip() + "…"
