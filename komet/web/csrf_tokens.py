@@ -28,28 +28,26 @@ _signers = {}  # signing key -> Flask-WTF's token signer
 
 def form_token():
     """generate_csrf(): the same token, kept in `g` the same way, the secret made when there is none."""
-    config = current_app.config
+    app = current_app._get_current_object()  # once: each use of the proxy costs a lookup
+    config = app.config
     field = config["WTF_CSRF_FIELD_NAME"]
-    if field in g:
-        return g.get(field)
-    key = config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    if (token := g.get(field)) is not None:
+        return token
+    key = config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
     if not key or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    kept = field in session  # a secret made just now is signed but not kept: most such visitors never return
-    if not kept:
-        session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
-    secret = session[field]
-    if not (isinstance(secret, str) and _SECRET.fullmatch(secret)):
-        return generate_csrf()
-    signed = current_app.extensions.setdefault("komet.csrf_tokens", {})
-    token = signed.get((secret, key))
-    if token is None:
+    data = session._get_current_object()
+    if (secret := data.get(field)) is None:  # made now and signed, not kept: most such visitors never return
+        secret = data[field] = hashlib.sha1(os.urandom(64)).hexdigest()
         token = _sign(key, secret)
-        if kept:
-            with _lock:
-                if len(signed) >= MAX_TOKENS:
-                    signed.clear()
-                signed[(secret, key)] = token
+    elif not (isinstance(secret, str) and _SECRET.fullmatch(secret)):
+        return generate_csrf()
+    elif (token := (signed := app.extensions.setdefault("komet.csrf_tokens", {})).get((secret, key))) is None:
+        token = _sign(key, secret)
+        with _lock:
+            if len(signed) >= MAX_TOKENS:
+                signed.clear()
+            signed[(secret, key)] = token
     setattr(g, field, token)  # where generate_csrf() (the templates' csrf_token()) finds it
     return token
 

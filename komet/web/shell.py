@@ -96,18 +96,19 @@ def _anonymous():
 
 
 def _served(full_key, template, slots, context):
-    shells = current_app.extensions.get("komet.shells")
+    app = current_app._get_current_object()  # once: each use of the proxy costs a lookup
+    shells = app.extensions.get("komet.shells")
     if shells is None:  # one store per app: two apps in a process (the tests build several) may differ
-        shells = current_app.extensions["komet.shells"] = _Shells(MAX_SHELLS)
+        shells = app.extensions["komet.shells"] = _Shells(MAX_SHELLS)
     pieces = shells.get(full_key)
     if pieces is None:
         pieces = _render_shell(template, slots, context)
-        if not current_app.debug:
+        if not app.debug:
             shells.put(full_key, pieces)
     # The token creates a new visitor's CSRF secret (and cookie), as the template would have.
-    values = {"nonce": csp_nonce(), "csrf": str(escape(form_token())), "flashes": _flashes(),
+    values = {"nonce": csp_nonce(), "csrf": str(escape(form_token())), "flashes": _flashes(app),
               **{name: str(escape(value)) for name, value in slots.items()}}
-    return "".join(values[piece] if index % 2 else piece for index, piece in enumerate(pieces))
+    return "".join([values[piece] if index % 2 else piece for index, piece in enumerate(pieces)])
 
 
 def _render_shell(template, slots, context):
@@ -127,12 +128,12 @@ def _render_shell(template, slots, context):
     return tuple(_MARKER.split(html))
 
 
-def _flashes():
+def _flashes(app):
     """templates/_flashes.html for this request (what base.html includes when not in a shell)."""
     if get_flashed_messages():
         return render_template("_flashes.html")
-    empty = current_app.extensions.get("komet.shell_no_flashes")
+    empty = app.extensions.get("komet.shell_no_flashes")
     if empty is None:  # the template drawn with no message: its whitespace, kept as it was
-        empty = current_app.extensions["komet.shell_no_flashes"] = render_template(
+        empty = app.extensions["komet.shell_no_flashes"] = render_template(
             "_flashes.html", get_flashed_messages=lambda **_: [])
     return empty
