@@ -40,15 +40,23 @@ def form_token():
     if (secret := data.get(field)) is None:  # made now and signed, not kept: most such visitors never return
         secret = data[field] = hashlib.sha1(os.urandom(64)).hexdigest()
         token = _sign(key, secret)
-    elif not (isinstance(secret, str) and _SECRET.fullmatch(secret)):
+    elif isinstance(secret, str) and _SECRET.fullmatch(secret):
+        token = _kept(app, key, secret)
+    else:
         return generate_csrf()
-    elif (token := (signed := app.extensions.setdefault("komet.csrf_tokens", {})).get((secret, key))) is None:
+    setattr(g, field, token)  # where generate_csrf() (the templates' csrf_token()) finds it
+    return token
+
+
+def _kept(app, key, secret):
+    """The token this process signed for `secret` with `key`, signed now the first time."""
+    signed = app.extensions.setdefault("komet.csrf_tokens", {})
+    if (token := signed.get((secret, key))) is None:
         token = _sign(key, secret)
         with _lock:
             if len(signed) >= MAX_TOKENS:
                 signed.clear()
             signed[(secret, key)] = token
-    setattr(g, field, token)  # where generate_csrf() (the templates' csrf_token()) finds it
     return token
 
 
