@@ -8,7 +8,7 @@ from komet import tenancy
 from komet.accounts import passwords
 from komet.extensions import limiter
 from komet.invites import links, requests
-from komet.web import page_shells
+from komet.web import shell
 from komet.web.security import failed_logins_per_email
 
 NO_LINK_HERE = ("You have a Komet login, but not for this seller's shop yet. "
@@ -51,8 +51,8 @@ def _link_key():
 def show(token):
     link, seller = _link_or_404(token)
     # Every value the page shows is in the key: a renamed seller or a paused link is a new page at once.
-    return page_shells.render((token, seller.name, link.paused), "invites/show.html",
-                              lambda: {"link": link, "seller": seller, "token": token, "form": InviteLoginForm()})
+    return shell.render_anonymous_page("invites/show.html", (token, seller.name, link.paused),
+                                       lambda: {"link": link, "seller": seller, "token": token, "form": InviteLoginForm()})
 
 
 @bp.post("/<token>/login")

@@ -1,9 +1,10 @@
-"""The public invite page is served from a per-app shell (komet/web/page_shells.py): these prove
+"""The public invite page is served from a per-app shell (komet/web/shell.py): these prove
 that what a visitor sees, and what protects them, is what the template itself would give."""
 import re
+from itertools import count
 
 import pytest
-from flask import g, render_template
+from flask import g, render_template, session
 from flask_wtf.csrf import validate_csrf
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import update
@@ -12,7 +13,7 @@ from blueprints.invites.forms import InviteLoginForm
 from komet.extensions import db
 from komet.invites import links
 from komet.models import Company
-from komet.web import page_shells
+from komet.web import csrf_tokens, shell
 from tests.factories import PASSWORD
 
 REFUSED = "This form has expired"
@@ -125,13 +126,17 @@ def test_a_flash_message_is_shown_once_on_the_invite_page(app, invite):
     assert "You have logged out." not in visitor.get(f"/i/{token}").data.decode()
 
 
-def test_a_visitor_with_a_remember_cookie_gets_the_page_rendered_for_them(app, invite, monkeypatch):
-    _, token = invite
+@pytest.mark.parametrize("own", ["remember cookie", "login"])
+def test_a_visitor_with_a_remember_cookie_or_a_login_gets_the_page_rendered_for_them(app, make, invite, monkeypatch, own):
+    company, token = invite
     app.test_client().get(f"/i/{token}")  # the shell is made
-    rendered = []
-    monkeypatch.setattr(page_shells, "render_template", lambda *a, **k: rendered.append(a) or "page")
     visitor = app.test_client()
-    visitor.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), "x")
+    if own == "login":
+        visitor.login_as(make.buyer(make.customer(company)))
+    else:
+        visitor.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), "x")
+    rendered = []
+    monkeypatch.setattr(shell, "render_template", lambda *a, **k: rendered.append(a) or "page")
     visitor.get(f"/i/{token}")
     assert rendered == [("invites/show.html",)]
 
@@ -139,12 +144,32 @@ def test_a_visitor_with_a_remember_cookie_gets_the_page_rendered_for_them(app, i
 def test_the_csrf_token_is_flask_wtfs_own_for_the_same_secret_and_second(app, monkeypatch):
     monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: 1_800_000_000)
     with app.test_request_context("/"):
-        token = page_shells.csrf_token()
-        secret = page_shells.session["csrf_token"]
-        assert page_shells.csrf_token() == token  # once per request, as Flask-WTF does
+        token = csrf_tokens.form_token()
+        secret = session["csrf_token"]
+        assert csrf_tokens.form_token() == token  # once per request, as Flask-WTF does
         serializer = URLSafeTimedSerializer(app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key), salt="wtf-csrf-token")
         assert token == serializer.dumps(secret)
     monkeypatch.undo()
     with app.test_request_context("/"):
-        page_shells.session["csrf_token"] = secret
+        session["csrf_token"] = secret
         validate_csrf(token)  # raises if refused
+
+
+def test_a_returning_visitors_token_is_signed_once_and_then_reused(app, invite, monkeypatch):
+    _, token = invite
+    clock = count(1_800_000_000)  # every signing a second later: a token signed again would differ
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: next(clock))
+    visitor = app.test_client()
+    tokens = [form_token(visitor.get(f"/i/{token}")) for _ in range(3)]
+    assert tokens[0] != tokens[1] == tokens[2]  # a secret made by the request is not kept; a returning one is
+
+
+@pytest.mark.parametrize("odd", ["time limit", "secret"])
+def test_a_time_limit_or_a_secret_flask_wtf_did_not_make_goes_to_flask_wtf(app, monkeypatch, odd):
+    made = []
+    monkeypatch.setattr(csrf_tokens, "generate_csrf", lambda: made.append(1) or "flask-wtf's token")
+    if odd == "time limit":
+        monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 3600)
+    with app.test_request_context("/"):
+        session["csrf_token"] = "a" * 40 if odd == "time limit" else "not forty hex digits"
+        assert csrf_tokens.form_token() == "flask-wtf's token" and made == [1]
