@@ -36,6 +36,9 @@ _MARK_SENT = (_EMAILS.update()
               .values(status=EmailStatus.SENT.value, sent_at=bindparam("sent"), subject=bindparam("subject_line"),
                       last_error=None, failing_since=None))
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+# The claim's RETURNING loads the rows it updated (populate_existing refreshes any the session
+# still holds), so there is nothing to match in Python against the session's other objects.
+_CLAIM_OPTIONS = {"populate_existing": True, "synchronize_session": False}
 
 
 def seconds(name):
@@ -101,7 +104,7 @@ def _claim(email_ids, now):
     rows = db.session.scalars(
         update(Email).where(wanted).values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1,
                                            claimed_host=host, claimed_pid=pid)
-        .returning(Email), execution_options={"populate_existing": True}
+        .returning(Email), execution_options=_CLAIM_OPTIONS
     ).all()
     for row in rows:
         db.session.expunge(row)

@@ -1,7 +1,7 @@
 """What each kind of outbox email says. Rendered by the worker from fresh rows."""
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_mail import Message
 from sqlalchemy import select
 
@@ -47,13 +47,21 @@ def render_message(email):
     message = Message(
         subject=subject,
         recipients=[email.to_address],
-        body=render_template(f"emails/{email.kind}.txt", **context),
-        html=render_template(f"emails/{email.kind}.html", subject=subject, **context),
+        body=_render(f"emails/{email.kind}.txt", context),
+        html=_render(f"emails/{email.kind}.html", {**context, "subject": subject}),
     )
     # Stable across retries, so a receiver can drop a duplicate of the same outbox row.
     host = urlsplit(current_app.config["BASE_URL"]).hostname or "komet"
     message.msgId = f"<komet-email-{email.id}@{host}>"
     return message
+
+
+def _render(name, context):
+    """Flask's render_template without what only a page needs: the app's context processors
+    (the signed-in user's workspace; a worker has none) and the render signals. An email names
+    only what its kind passes, so the text is the same; Flask's environment and its compiled
+    templates (autoescaped .html, plain .txt) are the ones render_template uses."""
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def prefetch(emails):
