@@ -36,6 +36,9 @@ _MARK_SENT = (_EMAILS.update()
               .values(status=EmailStatus.SENT.value, sent_at=bindparam("sent"), subject=bindparam("subject_line"),
                       last_error=None, failing_since=None))
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+# The claim's RETURNING loads the rows it updated (populate_existing refreshes any the session
+# still holds), so there is nothing to match in Python against the session's other objects.
+_CLAIM_OPTIONS = {"populate_existing": True, "synchronize_session": False}
 
 
 def seconds(name):
@@ -72,15 +75,18 @@ def deliver_many(email_ids, now=None):
     # rollback: psycopg forgets its prepared statements on a rollback.
     db.session.commit()
     sent = set()
-    for position, (email, message) in enumerate(batch):
-        if message is None:
-            continue  # recorded by _render
-        outcome = _send(email, message, now)
-        if outcome is True:
-            sent.add(email.id)
-        elif outcome == smtp.UNREACHABLE:  # the rest would wait on the same server: back to the queue
-            _unclaim([other.id for other, rendered in batch[position + 1:] if rendered is not None], now)
-            break
+    # The marks' own connection, in autocommit for the whole batch: taken from the pool once,
+    # not once per email as the session's would be (with its isolation level set and reset).
+    with db.session.get_bind().connect().execution_options(**_AUTOCOMMIT) as marks:
+        for position, (email, message) in enumerate(batch):
+            if message is None:
+                continue  # recorded by _render
+            outcome = _send(email, message, now, marks)
+            if outcome is True:
+                sent.add(email.id)
+            elif outcome == smtp.UNREACHABLE:  # the rest would wait on the same server: back to the queue
+                _unclaim([other.id for other, rendered in batch[position + 1:] if rendered is not None], now)
+                break
     return sent
 
 
@@ -98,7 +104,7 @@ def _claim(email_ids, now):
     rows = db.session.scalars(
         update(Email).where(wanted).values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1,
                                            claimed_host=host, claimed_pid=pid)
-        .returning(Email), execution_options={"populate_existing": True}
+        .returning(Email), execution_options=_CLAIM_OPTIONS
     ).all()
     for row in rows:
         db.session.expunge(row)
@@ -120,8 +126,9 @@ def _render(email, now):
     return None
 
 
-def _send(email, message, now):
-    """True once the server accepted it (and the row says sent); else the failure's kind."""
+def _send(email, message, now, marks):
+    """True once the server accepted it (and the row says sent, on the autocommit connection
+    `marks`); else the failure's kind."""
     token = logs.request_id.set(email.trace_id or logs.request_id.get())  # its own request's id
     try:
         try:
@@ -131,9 +138,10 @@ def _send(email, message, now):
         # The server answered 250: mark the row sent now, in its own statement and commit,
         # before anything else is said to the server. A worker killed in between sends it twice.
         # The statement is its own transaction (autocommit), durable once it returns: one round
-        # trip to PostgreSQL instead of three (BEGIN, UPDATE, COMMIT); the session's commit then
-        # sends nothing and tells the worker's heartbeat that this thread made progress.
-        db.session.connection(execution_options=_AUTOCOMMIT).execute(
+        # trip to PostgreSQL instead of three (BEGIN, UPDATE, COMMIT). The session's commit,
+        # with no transaction open, sends nothing and tells the worker's heartbeat that this
+        # thread made progress.
+        marks.execute(
             _MARK_SENT, {"row_id": email.id, "claimed": now, "sent": utcnow(), "subject_line": message.subject[:255]})
         db.session.commit()
         log.info("email %s sent", email.id, extra={"email_id": email.id, "request_id": logs.request_id.get()})
