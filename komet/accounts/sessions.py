@@ -17,11 +17,13 @@ from komet.clock import utcnow
 from komet.extensions import db
 from komet.models import LoginSession
 from komet.models.accounts import USER_AGENT_LENGTH
+from komet.web.csrf_tokens import new_secret
 
 
 def log_in(user, remember=False):
     """Sign `user` in on this device with a new session row (nothing of the old cookie kept)."""
     session.clear()
+    new_secret()
     _start(user, remember)
 
 

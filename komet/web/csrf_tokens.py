@@ -48,6 +48,18 @@ def form_token():
     return token
 
 
+def new_secret():
+    """Give the session a CSRF secret of its own now, dropping any token of an earlier one.
+
+    Called when a session starts (sign-in clears the cookie): every page after it then carries
+    this secret, so two first requests that overlap (a redirect the browser is still following
+    while another tab or link loads) cannot each make one and leave whichever cookie came last
+    disagreeing with the other page's forms."""
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+    g.pop(field, None)
+
+
 def _kept(app, key, secret):
     """The token this process signed for `secret` with `key`, signed now the first time."""
     signed = app.extensions.setdefault("komet.csrf_tokens", {})

@@ -16,7 +16,9 @@ def log_in(page, email, password=DEMO_PASSWORD):
     page.goto("/login")
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
+    # Until the page after the login has loaded: a goto() meanwhile would race the redirect.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def log_out(page):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from komet.extensions import db
 from komet.mail import outbox
 from komet.clock import utcnow
-from komet.models import Email, EmailStatus, LoginSession
+from komet.models import EcommerceUser, Email, EmailStatus, LoginSession
 from tests.factories import PASSWORD
 
 
@@ -173,3 +173,22 @@ def test_the_session_check_is_one_query(client, make, queries):
     with queries:
         response = client.get("/shop/messages")  # not htmx: answered after the session check alone
     assert response.status_code == 302 and queries.count == 1
+
+
+def test_pages_loaded_side_by_side_after_login_share_one_form_token(app, make):
+    """The login's redirect still loading while another page opens: whichever cookie the browser
+    keeps last, the forms of the other page still post (each used to make a secret of its own)."""
+    company = make.company()
+    staff = make.staff(company)
+    buyer = make.buyer(make.customer(company, "Rose Café"))
+    client = _signed_in_client(app, staff)
+    after_login = client.get_cookie("session").value
+    users_page = client.get("/setup/users").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', users_page).group(1)
+    client.set_cookie("session", after_login)  # the other page set out with the same cookie,
+    assert client.get("/setup/settings").status_code == 200  # and its answer came last
+    with app.app_context():
+        account_id = db.session.scalar(select(EcommerceUser.id).where(EcommerceUser.user_id == buyer.id))
+    response = client.post(f"/setup/users/{account_id}/disable", data={"csrf_token": token},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Disabled" in response.text
