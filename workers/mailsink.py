@@ -5,7 +5,7 @@
 
 Like any real MTA it stores concurrent deliveries concurrently: the Maildir write (a file
 created, written, closed and renamed) runs on a small thread pool, so one connection's write
-never holds up the SMTP conversations of the others on the event loop.
+never holds up the SMTP conversations of the others on the event loop. It offers PIPELINING.
 """
 import argparse
 import asyncio
@@ -26,6 +26,13 @@ class MaildirHandler:
         self.path = str(path)
         mailbox.Maildir(self.path, create=True)
         self._writers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mailsink-store")
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # PIPELINING, as Postfix, Exim and the big relays offer it: a client may send the
+        # envelope in one write (komet/mail/smtp.py). aiosmtpd reads commands in order however
+        # they arrive; it only does not say so.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_DATA(self, server, session, envelope):
         # What the SMTP envelope said, which headers alone may not (Bcc), on top of the bytes as

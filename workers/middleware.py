@@ -39,11 +39,11 @@ class HeartbeatMiddleware(Middleware):
     A thread of its own beats, apart from the threads that process messages: an idle worker
     (nothing queued) and a busy one (a long CSV import) beat on, and a process that is wedged
     as a whole (SIGSTOPped, or frozen) or gone stops at once. A worker thread counts as wedged
-    when the message in its hand has made no progress (no database commit by that thread) for
-    WORKER_STUCK_AFTER_SECONDS, say a send blocked on a silent SMTP server: then the beat
-    stops too, although the process is up. An import commits after every batch of rows, so it
-    makes progress however long it runs. At boot it takes over from dead workers of this host;
-    once shut down cleanly it deletes its row.
+    when the message in its hand has made no progress (no database commit by that thread, no
+    email marked sent) for WORKER_STUCK_AFTER_SECONDS, say a send blocked on a silent SMTP
+    server: then the beat stops too, although the process is up. An import commits after every
+    batch of rows, so it makes progress however long it runs. At boot it takes over from dead
+    workers of this host; once shut down cleanly it deletes its row.
     """
 
     def __init__(self, app):
@@ -68,7 +68,8 @@ class HeartbeatMiddleware(Middleware):
         self.after_process_message(broker, message)
 
     def progressed(self, *args):
-        """A database commit by a thread: progress on the message that thread holds (if any)."""
+        """A database commit by a thread, or an email it marked sent: progress on the message that
+        thread holds (if any)."""
         thread = threading.get_ident()
         with self._lock:
             for entry in self._in_hand.values():
@@ -83,6 +84,7 @@ class HeartbeatMiddleware(Middleware):
         except Exception:  # the database is away: the dead rows stay until the next start
             log.exception("could not clear the heartbeats of dead workers")
         event.listen(Session, "after_commit", self.progressed)
+        heartbeats.progress.connect(self.progressed)
         self._thread = threading.Thread(target=self._run, name="komet-heartbeat", daemon=True)
         self._thread.start()
 
@@ -98,6 +100,7 @@ class HeartbeatMiddleware(Middleware):
         self._stop.set()
         if event.contains(Session, "after_commit", self.progressed):
             event.remove(Session, "after_commit", self.progressed)
+        heartbeats.progress.disconnect(self.progressed)
         if self._thread is not None:
             self._thread.join(timeout=10)
         try:

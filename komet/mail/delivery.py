@@ -9,8 +9,9 @@ connection of this thread (komet/mail/pool.py) sends them one after the other, a
 marked sent in its own statement and commit the moment the server answers 250: a thread has
 at most one email between a 250 and its commit, whatever the batch.
 """
+import functools
 import logging
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, update
@@ -36,9 +37,10 @@ _MARK_SENT = (_EMAILS.update()
               .values(status=EmailStatus.SENT.value, sent_at=bindparam("sent"), subject=bindparam("subject_line"),
                       last_error=None, failing_since=None))
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-# The claim's RETURNING loads the rows it updated (populate_existing refreshes any the session
-# still holds), so there is nothing to match in Python against the session's other objects.
-_CLAIM_OPTIONS = {"populate_existing": True, "synchronize_session": False}
+# The same statement for psycopg itself (prepared by the server after a few uses). UTCDateTime
+# stores naive UTC, which is what _Marks passes.
+_MARK_SENT_SQL = (f"UPDATE {_EMAILS.name} SET status = '{EmailStatus.SENT.value}', sent_at = %s, subject = %s, "
+                  "last_error = NULL, failing_since = NULL WHERE id = %s AND claimed_at = %s")
 
 
 def seconds(name):
@@ -47,10 +49,32 @@ def seconds(name):
 
 def claimable(now):
     """Emails a worker may take: pending, or claimed by a worker whose lease ran out."""
-    return or_(
-        Email.status == EmailStatus.PENDING,
-        and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - seconds("OUTBOX_LEASE_SECONDS")),
-    )
+    return _claimable(now - seconds("OUTBOX_LEASE_SECONDS"))
+
+
+def _claimable(lease_ended):
+    return or_(Email.status == EmailStatus.PENDING,
+               and_(Email.status == EmailStatus.SENDING, Email.claimed_at < lease_ended))
+
+
+@functools.cache
+def _claim_statement(with_fresh):
+    """The claim, built once (with fresh emails, PostgreSQL, or without): a statement built anew
+    each time cost more CPU, in SQLAlchemy's constructors and cache key, than PostgreSQL's work.
+    Core rows come back, not ORM objects: loading each claimed row into the session (identity
+    map, instance state) cost more than the claim. What renders and records an email reads
+    its columns as attributes, the same on both."""
+    ids, when = bindparam("ids", expanding=True), bindparam("claimed_now", type_=_EMAILS.c.claimed_at.type)
+    wanted = and_(Email.id.in_(ids), _claimable(bindparam("lease_ended", type_=_EMAILS.c.claimed_at.type)))
+    if with_fresh:
+        fresh = (select(Email.id).where(Email.status == EmailStatus.PENDING, Email.attempts == 0, Email.id.not_in(ids))
+                 .order_by(Email.enqueued_at).limit(bindparam("room")).with_for_update(skip_locked=True))
+        wanted = or_(wanted, and_(Email.id.in_(fresh.scalar_subquery()), Email.status == EmailStatus.PENDING,
+                                  Email.attempts == 0))
+    return (_EMAILS.update().where(wanted)
+            .values(status=EmailStatus.SENDING, claimed_at=when, attempts=_EMAILS.c.attempts + 1,
+                    claimed_host=bindparam("host"), claimed_pid=bindparam("pid"))
+            .returning(*_EMAILS.c))
 
 
 def deliver(email_id, now=None):
@@ -77,7 +101,8 @@ def deliver_many(email_ids, now=None):
     sent = set()
     # The marks' own connection, in autocommit for the whole batch: taken from the pool once,
     # not once per email as the session's would be (with its isolation level set and reset).
-    with db.session.get_bind().connect().execution_options(**_AUTOCOMMIT) as marks:
+    with db.session.get_bind().connect().execution_options(**_AUTOCOMMIT) as connection:
+        marks = _Marks(connection)
         for position, (email, message) in enumerate(batch):
             if message is None:
                 continue  # recorded by _render
@@ -91,23 +116,13 @@ def deliver_many(email_ids, now=None):
 
 
 def _claim(email_ids, now):
-    """The claimed rows (those asked for first), detached: a commit does not expire them."""
-    wanted = and_(Email.id.in_(email_ids), claimable(now))
+    """The claimed rows (those asked for first), as Core rows: a commit does not expire them."""
     room = current_app.config["OUTBOX_CLAIM_BATCH"] - len(email_ids)
-    if room > 0 and db.session.get_bind().dialect.name == "postgresql":
-        fresh = (select(Email.id).where(Email.status == EmailStatus.PENDING, Email.attempts == 0,
-                                        Email.id.not_in(email_ids))
-                 .order_by(Email.enqueued_at).limit(room).with_for_update(skip_locked=True))
-        wanted = or_(wanted, and_(Email.id.in_(fresh.scalar_subquery()), Email.status == EmailStatus.PENDING,
-                                  Email.attempts == 0))
+    with_fresh = room > 0 and db.session.get_bind().dialect.name == "postgresql"
     host, pid = heartbeats.this_process()  # the scheduler re-drives a dead claimer's emails at once
-    rows = db.session.scalars(
-        update(Email).where(wanted).values(status=EmailStatus.SENDING, claimed_at=now, attempts=Email.attempts + 1,
-                                           claimed_host=host, claimed_pid=pid)
-        .returning(Email), execution_options=_CLAIM_OPTIONS
-    ).all()
-    for row in rows:
-        db.session.expunge(row)
+    rows = db.session.execute(_claim_statement(with_fresh), {
+        "ids": list(email_ids), "claimed_now": now, "lease_ended": now - seconds("OUTBOX_LEASE_SECONDS"),
+        "host": host, "pid": pid, **({"room": room} if with_fresh else {})}).all()
     db.session.commit()
     asked = set(email_ids)
     return sorted(rows, key=lambda row: (row.id not in asked, row.id))
@@ -141,13 +156,39 @@ def _send(email, message, now, marks):
         # trip to PostgreSQL instead of three (BEGIN, UPDATE, COMMIT). The session's commit,
         # with no transaction open, sends nothing and tells the worker's heartbeat that this
         # thread made progress.
-        marks.execute(
-            _MARK_SENT, {"row_id": email.id, "claimed": now, "sent": utcnow(), "subject_line": message.subject[:255]})
-        db.session.commit()
+        marks.sent(email.id, now, message.subject[:255])
         log.info("email %s sent", email.id, extra={"email_id": email.id, "request_id": logs.request_id.get()})
         return True
     finally:
         logs.request_id.reset(token)
+
+
+class _Marks:
+    """Marks emails sent on one autocommit connection, each in its own statement.
+
+    On PostgreSQL the statement goes to psycopg's cursor directly: SQLAlchemy's execution around
+    one small UPDATE cost more CPU than the UPDATE, and this runs once per email. Elsewhere
+    (SQLite in development, whose datetimes SQLAlchemy writes in a format of its own) it is the
+    Core statement. Each mark also tells the worker's heartbeat that this thread made progress.
+    """
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.cursor = (connection.connection.driver_connection.cursor()
+                       if connection.dialect.name == "postgresql" else None)
+
+    def sent(self, email_id, claimed, subject):
+        sent = utcnow()
+        if self.cursor is not None:
+            self.cursor.execute(_MARK_SENT_SQL, (_naive(sent), subject, email_id, _naive(claimed)))
+        else:
+            self.connection.execute(_MARK_SENT, {"row_id": email_id, "claimed": claimed, "sent": sent,
+                                                 "subject_line": subject})
+        heartbeats.progressed()
+
+
+def _naive(moment):
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _failed(email, now, exc):

@@ -20,6 +20,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import delete, select, update
 
@@ -31,6 +32,15 @@ from komet.models import Heartbeat
 WORKER = "worker"
 SCHEDULER = "scheduler"
 PROCESSES = (WORKER, SCHEDULER)
+
+
+# Work a thread did without a commit of the ORM session (an email marked sent on a connection
+# of its own): the worker's heartbeat counts it as that thread's progress, as it does a commit.
+progress = Namespace().signal("progress")
+
+
+def progressed():
+    progress.send()
 
 
 @dataclass(frozen=True)
