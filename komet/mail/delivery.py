@@ -19,7 +19,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from komet.clock import utcnow
 from komet.extensions import db
 from komet.mail import pool, smtp
-from komet.mail.kinds import NothingToSend, Undeliverable, prefetch, render_message
+from komet.mail.kinds import NothingToSend, Undeliverable, prefetched, render_message
 from komet.models import Email, EmailStatus
 from komet.ops import heartbeats, logs
 
@@ -92,9 +92,8 @@ def deliver_many(email_ids, now=None):
     """
     now = now or utcnow()
     claimed = _claim(email_ids, now)
-    named = prefetch(claimed)  # held while rendering
-    batch = [(email, _render(email, now)) for email in claimed]
-    del named
+    with prefetched(claimed):
+        batch = [(email, _render(email, now)) for email in claimed]
     # End the reads' transaction: none stays open while the batch is sent. A commit, not a
     # rollback: psycopg forgets its prepared statements on a rollback.
     db.session.commit()

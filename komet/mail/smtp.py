@@ -7,6 +7,7 @@ conversation (connect, greeting, each command) gives up after `MAIL_TIMEOUT` sec
 raises, which the outbox treats as any other failed attempt.
 """
 import base64
+import binascii
 import functools
 import re
 import smtplib
@@ -130,7 +131,7 @@ def _pipelined(host, sender, recipients, data):
         # connection is dropped instead, so nothing arrives.
         _out_of_step(host, close=code == 354 or 421 in (mail[0], code, *(c for c, _ in refused.values())))
         raise failed
-    body = _LEADING_DOT.sub(b"..", data)
+    body = _LEADING_DOT.sub(b"..", data) if b"\n." in data else data  # the first line is a header
     host.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
     code, reply = host.getreply()
     if code != 250:
@@ -170,7 +171,7 @@ def as_bytes(message):
     a long encoded subject wrongly ("… invites you t o buy …").
     """
     boundary = f"=_komet_{uuid.uuid4().hex}"
-    lines = [
+    head = "\r\n".join([
         f"From: {_address(message.sender)}",
         f"To: {', '.join(map(_address, message.recipients))}",
         _subject_header(message.subject or ""),
@@ -179,15 +180,23 @@ def as_bytes(message):
         "MIME-Version: 1.0",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',
         "",
-    ]
+        "",
+    ])
+    parts = [head.encode("utf-8")]
     for subtype, content in (("plain", message.body), ("html", message.html)):
-        if content is None:
-            continue
-        lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
-                  "Content-Transfer-Encoding: base64", "",
-                  base64.encodebytes(content.encode("utf-8")).decode("ascii").rstrip("\n").replace("\n", "\r\n")]
-    lines += [f"--{boundary}--", ""]
-    return "\r\n".join(lines).encode("utf-8")
+        if content is not None:
+            parts += [f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+                      f"Content-Transfer-Encoding: base64\r\n\r\n".encode("ascii"),
+                      _base64_lines(content.encode("utf-8")), b"\r\n"]
+    parts.append(f"--{boundary}--\r\n".encode("ascii"))
+    return b"".join(parts)
+
+
+def _base64_lines(data):
+    """base64.encodebytes(data) with CRLF line ends, in one call: encodebytes encodes 57 bytes
+    at a time in a Python loop (a third of the time spent writing an email)."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"\r\n".join([encoded[at:at + 76] for at in range(0, len(encoded), 76)])
 
 
 def _subject_header(subject):
