@@ -76,8 +76,11 @@ class Config:
     OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
     # A worker thread claims the email of its message and up to this many - 1 other fresh ones
     # in one statement (PostgreSQL), and keeps its SMTP connection open between them until it
-    # has been idle for MAIL_IDLE_SECONDS.
-    OUTBOX_CLAIM_BATCH = int(os.environ.get("OUTBOX_CLAIM_BATCH", "10"))
+    # has been idle for MAIL_IDLE_SECONDS. It begins no email of the batch once the lease has
+    # less than 2 * MAIL_TIMEOUT left (the rest go back to the queue), so any size is safe; 50
+    # spreads the claim, the reads and the broker's message over 50 emails (bench: CPU per email
+    # 3.06 -> 2.35 ms against 10).
+    OUTBOX_CLAIM_BATCH = int(os.environ.get("OUTBOX_CLAIM_BATCH", "50"))
     MAIL_IDLE_SECONDS = float(os.environ.get("MAIL_IDLE_SECONDS", "10"))
     # How often the scheduler sweeps (email re-drive, message transitions).
     SCHEDULER_INTERVAL_SECONDS = float(os.environ.get("SCHEDULER_INTERVAL_SECONDS", "30"))

@@ -7,10 +7,13 @@ The claim returns the rows, so nothing is read again before rendering; every ema
 before the first is sent, so the rows they name are read once for the batch. Then one SMTP
 connection of this thread (komet/mail/pool.py) sends them one after the other, and each is
 marked sent in its own statement and commit the moment the server answers 250: a thread has
-at most one email between a 250 and its commit, whatever the batch.
+at most one email between a 250 and its commit, whatever the batch. A batch never outlasts
+its lease: once the lease has less than two MAIL_TIMEOUTs left, the emails not yet begun are
+given back to the queue.
 """
 import functools
 import logging
+import time
 from datetime import timedelta, timezone
 
 from flask import current_app
@@ -92,6 +95,9 @@ def deliver_many(email_ids, now=None):
     """
     now = now or utcnow()
     claimed = _claim(email_ids, now)
+    # Another email of the batch is begun only while the claim's lease has room for a slow
+    # conversation (two MAIL_TIMEOUTs): the batch's size does not stretch the lease.
+    begin_until = time.monotonic() + current_app.config["OUTBOX_LEASE_SECONDS"] - 2 * current_app.config["MAIL_TIMEOUT"]
     with prefetched(claimed):
         batch = [(email, _render(email, now)) for email in claimed]
     # End the reads' transaction: none stays open while the batch is sent. A commit, not a
@@ -105,6 +111,9 @@ def deliver_many(email_ids, now=None):
         for position, (email, message) in enumerate(batch):
             if message is None:
                 continue  # recorded by _render
+            if position and time.monotonic() > begin_until:  # the rest go back to the queue, untried
+                _unclaim([other.id for other, rendered in batch[position:] if rendered is not None], now)
+                break
             outcome = _send(email, message, now, marks)
             if outcome is True:
                 sent.add(email.id)

@@ -87,7 +87,7 @@ def _enqueue_on_commit(email_id, trace_id):
 
 def _enqueue_after_commit(session):
     # One message for up to OUTBOX_CLAIM_BATCH emails of one request: an import's 5,000
-    # activation emails are 500 messages, each one claim and one run of a worker thread.
+    # activation emails are 100 messages, each one claim and one run of a worker thread.
     size, group, group_trace = current_app.config["OUTBOX_CLAIM_BATCH"], [], None
     for email_id, trace_id in session.info.pop(_PENDING_KEY, []):
         if group and (len(group) >= size or trace_id != group_trace):

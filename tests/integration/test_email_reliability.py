@@ -187,3 +187,25 @@ def test_a_temporary_refusal_is_not_smtp_failing():
     assert smtp.failure(refused) == smtp.REFUSED
     assert smtp.failure(ConnectionRefusedError()) == smtp.UNREACHABLE
     assert smtp.failure(smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no such user")})) == smtp.PERMANENT
+
+
+def test_a_batch_begins_no_email_its_lease_could_not_cover_and_gives_the_rest_back(app, make, smtp_sink):
+    # Lease 2 s, MAIL_TIMEOUT 1 s: after the first email no room is left for another conversation.
+    user = make.staff(make.company())
+    with app.app_context():
+        ids = [outbox.queue_email("password_changed", f"lease{n}@example.com", user_id=user.id).id for n in range(3)]
+        db.session.commit()
+    dramatiq.get_broker().flush_all()
+    saved = app.config["OUTBOX_LEASE_SECONDS"], app.config["MAIL_TIMEOUT"]
+    app.config["OUTBOX_LEASE_SECONDS"], app.config["MAIL_TIMEOUT"] = 2, 1
+    try:
+        with app.app_context():
+            assert outbox.deliver_many(ids) == {ids[0]}
+    finally:
+        app.config["OUTBOX_LEASE_SECONDS"], app.config["MAIL_TIMEOUT"] = saved
+    first, *rest = (_row(app, email_id) for email_id in ids)
+    assert first.status == EmailStatus.SENT
+    assert all(r.status == EmailStatus.PENDING and r.attempts == 0 and r.claimed_at is None for r in rest)
+    assert [m["To"] for m in smtp_sink.wait_for(1)] == ["lease0@example.com"]
+    with app.app_context():  # given back untried: the next hand-off sends them
+        assert outbox.deliver_many(ids[1:]) == set(ids[1:])
