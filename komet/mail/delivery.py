@@ -161,9 +161,7 @@ def _send(email, message, now, marks):
         # The server answered 250: mark the row sent now, in its own statement and commit,
         # before anything else is said to the server. A worker killed in between sends it twice.
         # The statement is its own transaction (autocommit), durable once it returns: one round
-        # trip to PostgreSQL instead of three (BEGIN, UPDATE, COMMIT). The session's commit,
-        # with no transaction open, sends nothing and tells the worker's heartbeat that this
-        # thread made progress.
+        # trip to PostgreSQL instead of three (BEGIN, UPDATE, COMMIT).
         marks.sent(email.id, now, message.subject[:255])
         log.info("email %s sent", email.id, extra={"email_id": email.id, "request_id": logs.request_id.get()})
         return True
